@@ -1,0 +1,349 @@
+// Test harness: one sfu-server process and one headless Chromium per test file, participants as browser
+// contexts running the demo page. Every wait is bounded; teardown kills the server's whole process group.
+//
+// Environment:
+//   SFU_JAR        path of the server jar (default <repo>/sfu-server/target/sfu-server.jar)
+//   CHROMIUM       Chromium binary (default /usr/lib/chromium/chromium)
+//   SFU_MOCK=1     run against e2e/mock/mock-node.mjs instead of the Java server (tests the client side only)
+//   Server logs go to e2e/logs/; a failing test prints the tail of its file.
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const E2E_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const REPO_DIR = path.resolve(E2E_DIR, '..');
+export const LOG_DIR = path.join(E2E_DIR, 'logs');
+
+const HEALTH_TIMEOUT_MS = 30_000;
+export const POLL_INTERVAL_MS = 500;
+export const WAIT_TIMEOUT_MS = 20_000;
+
+// From /work/shared/CLIENTS.md. Playwright adds --headless and a fresh --user-data-dir under os.tmpdir().
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Ports
+
+function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function udpPortFree(port) {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '0.0.0.0', () => socket.close(() => resolve(true)));
+  });
+}
+
+function tcpPortFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Two distinct free TCP ports (HTTP/WebSocket, and one spare for a future listener) and a free UDP port (media). */
+export async function freePorts() {
+  const http = await freeTcpPort();
+  let spareTcp;
+  do spareTcp = await freeTcpPort(); while (spareTcp === http);
+  for (let i = 0; i < 50; i++) {
+    const udp = await new Promise((resolve, reject) => {
+      const socket = dgram.createSocket('udp4');
+      socket.once('error', reject);
+      socket.bind(0, '0.0.0.0', () => {
+        const { port } = socket.address();
+        socket.close(() => resolve(port));
+      });
+    });
+    // ICE-TCP may one day share the media port number: take one free for both.
+    if (udp !== http && udp !== spareTcp && (await udpPortFree(udp)) && (await tcpPortFree(udp))) {
+      return { http, spareTcp, media: udp };
+    }
+  }
+  throw new Error('no free UDP port found');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+/** Starts the server (or the mock) and waits for /health. Returns {baseUrl, httpPort, mediaPort, logFile, stop, logTail}. */
+export async function startServer({ name }) {
+  const ports = await freePorts();
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = path.join(LOG_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  const logFd = fs.openSync(logFile, 'a');
+
+  let command;
+  let args;
+  if (process.env.SFU_MOCK === '1') {
+    command = process.execPath;
+    args = [path.join(E2E_DIR, 'mock', 'mock-node.mjs')];
+  } else {
+    const jar = path.resolve(REPO_DIR, process.env.SFU_JAR || 'sfu-server/target/sfu-server.jar');
+    if (!fs.existsSync(jar)) throw new Error(`server jar not found: ${jar} (build it, or set SFU_JAR)`);
+    command = 'java';
+    args = ['-jar', jar];
+  }
+  const proc = spawn(command, args, {
+    cwd: REPO_DIR,
+    env: {
+      ...process.env,
+      SFU_HTTP_PORT: String(ports.http),
+      SFU_MEDIA_PORT: String(ports.media),
+      SFU_DEV: 'true',
+    },
+    stdio: ['ignore', logFd, logFd],
+    detached: true, // its own process group, killed as a whole
+  });
+  fs.closeSync(logFd);
+  let exited = null;
+  const exitPromise = new Promise((resolve) => proc.once('exit', (code, signal) => {
+    exited = { code, signal };
+    resolve();
+  }));
+
+  const server = {
+    name,
+    baseUrl: `http://127.0.0.1:${ports.http}`,
+    httpPort: ports.http,
+    mediaPort: ports.media,
+    ports,
+    logFile,
+    proc,
+    logTail: (lines = 80) => tail(logFile, lines),
+    async stop() {
+      if (exited) return;
+      killGroup(proc.pid, 'SIGTERM');
+      const stopped = await Promise.race([exitPromise.then(() => true), sleep(5_000).then(() => false)]);
+      if (!stopped) {
+        killGroup(proc.pid, 'SIGKILL');
+        await Promise.race([exitPromise, sleep(2_000)]);
+      }
+    },
+  };
+
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  let lastError = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new Error(`server exited early (${JSON.stringify(exited)}); log ${logFile}:\n${server.logTail()}`);
+    }
+    try {
+      const res = await fetch(`${server.baseUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+      if (res.status === 200) return server;
+      lastError = `HTTP ${res.status}`;
+    } catch (e) {
+      lastError = e.cause?.code ?? e.message;
+    }
+    await sleep(POLL_INTERVAL_MS);
+  }
+  await server.stop();
+  throw new Error(`GET /health not 200 after ${HEALTH_TIMEOUT_MS} ms (last: ${lastError}); log ${logFile}:\n${server.logTail()}`);
+}
+
+function killGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch (e) {
+    if (e.code !== 'ESRCH') throw e;
+  }
+}
+
+function tail(file, lines) {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser and participants
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/lib/chromium/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+  });
+}
+
+/**
+ * Opens the demo page in a fresh browser context. `room` and `name` go into the URL unless `form` is true.
+ * Returns {name, context, page, consoleErrors, pageErrors, stats(), state(), close()}.
+ */
+export async function openParticipant(browser, server, { room, name, form = false }) {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 640 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_TIMEOUT_MS);
+  const participant = {
+    name,
+    context,
+    page,
+    consoleErrors: [],
+    pageErrors: [],
+    closed: false,
+    stats: () => page.evaluate(() => window.demo.stats()),
+    state: () => page.evaluate(() => ({
+      connection: window.demo.room?.state ?? null,
+      participantId: window.demo.room?.participantId ?? null,
+      participants: [...(window.demo.room?.participants.values() ?? [])].map((p) => ({ participantId: p.participantId, identity: p.identity })),
+      tiles: window.demo.tiles(),
+      events: window.demo.events.slice(-30),
+    })),
+    async close() {
+      if (participant.closed) return;
+      participant.closed = true;
+      await context.close().catch(() => {});
+    },
+  };
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') participant.consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (err) => participant.pageErrors.push(String(err?.stack ?? err)));
+  const url = form ? `${server.baseUrl}/` : `${server.baseUrl}/?${new URLSearchParams({ room, name })}`;
+  await page.goto(url, { waitUntil: 'load' });
+  return participant;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting
+
+/**
+ * Polls `probe` every 500 ms until `check(value)` is true; gives up after timeoutMs with the last value.
+ * @returns the value that passed
+ */
+export async function waitFor(what, probe, check, { timeoutMs = WAIT_TIMEOUT_MS } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  let lastError = null;
+  for (;;) {
+    try {
+      last = await probe();
+      lastError = null;
+      if (check(last)) return last;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() >= deadline) break;
+    await sleep(POLL_INTERVAL_MS);
+  }
+  const detail = lastError ? `last error: ${lastError.message}` : `last value: ${JSON.stringify(last, null, 1)}`;
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${detail}`);
+}
+
+/** The stats entry of `kind` that `participant` receives from `identity`, or undefined. */
+export function entryFrom(stats, identity, kind) {
+  return stats.find((s) => s.identity === identity && s.kind === kind);
+}
+
+/** Waits until `participant` decodes video and receives audio from every identity in `from`. */
+export function waitForMediaFrom(participant, from, opts) {
+  return waitFor(
+    `${participant.name} to decode video and receive audio from ${from.join(', ')}`,
+    () => participant.stats(),
+    (stats) => from.every((id) => (entryFrom(stats, id, 'video')?.framesDecoded ?? 0) > 0
+      && (entryFrom(stats, id, 'audio')?.packetsReceived ?? 0) > 0),
+    opts,
+  );
+}
+
+/** Waits until video frames and audio packets from each of `from` increase past the values in `before`. */
+export function waitForMediaRising(participant, from, before, { minFrames = 1, minPackets = 1, ...opts } = {}) {
+  return waitFor(
+    `${participant.name}'s media from ${from.join(', ')} to keep flowing`,
+    () => participant.stats(),
+    (stats) => from.every((id) => {
+      const v0 = entryFrom(before, id, 'video')?.framesDecoded ?? 0;
+      const a0 = entryFrom(before, id, 'audio')?.packetsReceived ?? 0;
+      return (entryFrom(stats, id, 'video')?.framesDecoded ?? 0) >= v0 + minFrames
+        && (entryFrom(stats, id, 'audio')?.packetsReceived ?? 0) >= a0 + minPackets;
+    }),
+    opts,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suite: a server and a browser per test file
+
+/**
+ * Starts a server and a browser; returns an environment whose `stop()` tears both down and whose
+ * `guard(fn)` wraps a test body so a failure prints the server log and the pages' state.
+ */
+export async function startSuite(name) {
+  const server = await startServer({ name });
+  let browser;
+  try {
+    browser = await launchBrowser();
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  const participants = [];
+  const suite = {
+    server,
+    browser,
+    participants,
+    async join(opts) {
+      const p = await openParticipant(browser, server, opts);
+      participants.push(p);
+      return p;
+    },
+    guard(fn) {
+      return async (t) => {
+        try {
+          await fn(t);
+        } catch (e) {
+          await suite.report(e);
+          throw e;
+        }
+      };
+    },
+    async report(error) {
+      const lines = [`\n===== ${name} failed: ${error?.message ?? error}`];
+      for (const p of participants) {
+        if (p.closed) continue;
+        const state = await Promise.race([p.state().catch((e) => `unavailable: ${e.message}`), sleep(3_000).then(() => 'timeout')]);
+        lines.push(`--- ${p.name}: ${JSON.stringify(state)}`);
+        if (p.pageErrors.length) lines.push(`    page errors: ${p.pageErrors.join(' | ')}`);
+        if (p.consoleErrors.length) lines.push(`    console errors: ${p.consoleErrors.slice(-10).join(' | ')}`);
+      }
+      lines.push(`--- server log ${server.logFile} (last lines):`, server.logTail(120), '=====');
+      console.error(lines.join('\n'));
+    },
+    async stop() {
+      for (const p of participants) await p.close();
+      await browser?.close().catch(() => {});
+      await server.stop();
+    },
+  };
+  return suite;
+}

@@ -1,0 +1,118 @@
+package io.cascadesfu.core.edge;
+
+import io.cascadesfu.core.ice.IceLiteAgent;
+import io.cascadesfu.core.metrics.DropReason;
+import io.cascadesfu.core.metrics.SfuMetrics;
+import io.cascadesfu.core.stun.StunMessage;
+import io.cascadesfu.core.stun.StunParseResult;
+import io.cascadesfu.core.transport.TransportRegistry;
+import io.cascadesfu.core.transport.WebRtcTransport;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * First stop of every datagram on the media port: classify by first byte (RFC 7983), find the
+ * transport by remote address (or, for a STUN check from a new address, by ICE username), hand
+ * it over. Writes made while handling a burst of reads are flushed once at the end of the burst.
+ *
+ * <p>Threading: runs on the media event loop that owns the channel, the registry and every
+ * transport. Buffer ownership: the datagram is released here after the transport has used it.
+ */
+final class EdgeHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(EdgeHandler.class);
+
+    private final TransportRegistry registry;
+    private final SfuMetrics metrics;
+    private final StunMessage stun = new StunMessage();
+
+    EdgeHandler(TransportRegistry registry, SfuMetrics metrics) {
+        this.registry = registry;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof DatagramPacket datagram)) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+            return;
+        }
+        try {
+            onDatagram(datagram.content(), datagram.sender(), System.nanoTime());
+        } catch (RuntimeException e) {
+            // A bug must cost one packet, never the node.
+            log.warn("error handling a datagram from {}", datagram.sender(), e);
+        } finally {
+            datagram.release();
+        }
+    }
+
+    private void onDatagram(ByteBuf buf, InetSocketAddress from, long nowNs) {
+        switch (PacketKind.of(buf)) {
+            case STUN -> onStun(buf, from, nowNs);
+            case DTLS -> {
+                metrics.received(SfuMetrics.Kind.DTLS, buf.readableBytes());
+                WebRtcTransport t = registry.byAddress(from);
+                if (t == null) {
+                    metrics.drop(DropReason.UNKNOWN_ADDRESS);
+                } else {
+                    t.onDtls(buf);
+                }
+            }
+            case SRTP -> {
+                metrics.received(isRtcp(buf) ? SfuMetrics.Kind.RTCP : SfuMetrics.Kind.RTP, buf.readableBytes());
+                WebRtcTransport t = registry.byAddress(from);
+                if (t == null) {
+                    metrics.drop(DropReason.UNKNOWN_ADDRESS);
+                } else {
+                    t.onSrtp(buf, nowNs);
+                }
+            }
+            case UNKNOWN -> metrics.drop(DropReason.UNKNOWN_PROTOCOL);
+        }
+    }
+
+    private static boolean isRtcp(ByteBuf buf) {
+        if (buf.readableBytes() < 2) {
+            return false;
+        }
+        int pt = buf.getUnsignedByte(buf.readerIndex() + 1);
+        return pt >= 192 && pt <= 223;
+    }
+
+    private void onStun(ByteBuf buf, InetSocketAddress from, long nowNs) {
+        metrics.received(SfuMetrics.Kind.STUN, buf.readableBytes());
+        if (stun.parse(buf) != StunParseResult.OK) {
+            metrics.drop(DropReason.STUN_MALFORMED);
+            return;
+        }
+        if (stun.method() != StunMessage.METHOD_BINDING || stun.messageClass() != StunMessage.CLASS_REQUEST) {
+            // Binding indications are keepalives; anything else is not for a lite agent.
+            if (stun.messageClass() != StunMessage.CLASS_INDICATION) {
+                metrics.drop(DropReason.STUN_UNEXPECTED);
+            }
+            return;
+        }
+        WebRtcTransport t = registry.byUfrag(IceLiteAgent.localUfragOf(stun.username()));
+        if (t == null) {
+            // Unknown username: dropped rather than answered, so the port cannot be used to probe.
+            metrics.drop(DropReason.STUN_UNAUTHORIZED);
+            return;
+        }
+        t.onStunRequest(buf, stun, from, nowNs);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ctx.flush();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.warn("media socket error", cause);
+    }
+}

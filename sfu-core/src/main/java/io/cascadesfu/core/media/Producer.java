@@ -1,0 +1,165 @@
+package io.cascadesfu.core.media;
+
+import io.cascadesfu.core.rtcp.RtcpWriter;
+import io.cascadesfu.core.rtp.Keyframes;
+import io.cascadesfu.core.rtp.RtpPacket;
+import io.cascadesfu.core.rtp.RtpReceiveStats;
+import io.netty.buffer.ByteBuf;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One published track as it arrives at the node, and its fan-out to {@link Consumer}s.
+ *
+ * <p>Lifecycle: made by {@link Router#produce} when a publisher's SDP is accepted; closed when the
+ * publisher unpublishes or leaves, which closes its consumers.
+ *
+ * <p>Threading: media event loop only. The consumer list is only changed on that loop, so the
+ * fan-out iterates it without copying or locking.
+ */
+public final class Producer {
+    /** Keyframe requests to a publisher are spaced at least this far apart. */
+    static final long KEYFRAME_REQUEST_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(300);
+
+    private final String id;
+    private final MediaPeer publisher;
+    private final ProducerParams params;
+    private final RtpReceiveStats receiveStats;
+    private final List<Consumer> consumers = new ArrayList<>();
+    private long ssrc;
+    private long lastKeyframeRequestNs = Long.MIN_VALUE / 2;
+    private int firSequence;
+    private boolean closed;
+
+    // The publisher's last sender report: its NTP/RTP clock pair, for the subscribers' reports.
+    private boolean hasSenderReport;
+    private long srNtp;
+    private long srRtpTimestamp;
+    private long srArrivalNs;
+
+    Producer(String id, MediaPeer publisher, ProducerParams params) {
+        this.id = id;
+        this.publisher = publisher;
+        this.params = params;
+        this.ssrc = params.ssrc();
+        this.receiveStats = new RtpReceiveStats(params.clockRate());
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public ProducerParams params() {
+        return params;
+    }
+
+    public TrackKind kind() {
+        return params.kind();
+    }
+
+    public MediaPeer publisher() {
+        return publisher;
+    }
+
+    public long ssrc() {
+        return ssrc;
+    }
+
+    void bindSsrc(long ssrc) {
+        this.ssrc = ssrc;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    public int consumerCount() {
+        return consumers.size();
+    }
+
+    public RtpReceiveStats receiveStats() {
+        return receiveStats;
+    }
+
+    void addConsumer(Consumer consumer) {
+        consumers.add(consumer);
+    }
+
+    void removeConsumer(Consumer consumer) {
+        consumers.remove(consumer);
+    }
+
+    /**
+     * One decrypted RTP packet from the publisher. Borrowed: each consumer copies what it sends.
+     */
+    void onRtp(ByteBuf packet, long nowNs) {
+        if (closed) {
+            return;
+        }
+        int payloadOffset = RtpPacket.validate(packet);
+        if (payloadOffset < 0) {
+            return;
+        }
+        receiveStats.onPacket(RtpPacket.sequenceNumber(packet), RtpPacket.timestamp(packet), nowNs);
+        boolean keyframe = params.kind() == TrackKind.VIDEO
+                && Keyframes.isKeyframe(packet, payloadOffset, RtpPacket.payloadLength(packet, payloadOffset), params.codec());
+        List<Consumer> list = consumers;
+        for (int i = 0, n = list.size(); i < n; i++) {
+            list.get(i).onProducerRtp(packet, keyframe, nowNs);
+        }
+    }
+
+    void onSenderReport(long ntpTimestamp, long rtpTimestamp, long nowNs) {
+        receiveStats.onSenderReport(ntpTimestamp, nowNs);
+        hasSenderReport = true;
+        srNtp = ntpTimestamp;
+        srRtpTimestamp = rtpTimestamp;
+        srArrivalNs = nowNs;
+    }
+
+    boolean hasSenderReport() {
+        return hasSenderReport;
+    }
+
+    long senderReportNtp() {
+        return srNtp;
+    }
+
+    long senderReportRtpTimestamp() {
+        return srRtpTimestamp;
+    }
+
+    long senderReportArrivalNs() {
+        return srArrivalNs;
+    }
+
+    /** Asks the publisher for a keyframe (PLI, and FIR for old clients), rate limited. */
+    public void requestKeyframe(long nowNs) {
+        if (closed || params.kind() != TrackKind.VIDEO || ssrc < 0
+                || nowNs - lastKeyframeRequestNs < KEYFRAME_REQUEST_INTERVAL_NS) {
+            return;
+        }
+        lastKeyframeRequestNs = nowNs;
+        ByteBuf out = publisher.allocRtcp();
+        RtcpWriter.writePli(out, publisher.rtcpSsrc(), ssrc);
+        publisher.transport().sendRtcp(out);
+        publisher.transport().flush();
+    }
+
+    void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Consumer c : new ArrayList<>(consumers)) {
+            c.close();
+        }
+        consumers.clear();
+    }
+
+    @Override
+    public String toString() {
+        return "Producer[" + id + " " + params.kind() + " ssrc=" + ssrc + "]";
+    }
+}

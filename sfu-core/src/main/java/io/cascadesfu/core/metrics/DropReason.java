@@ -1,0 +1,38 @@
+package io.cascadesfu.core.metrics;
+
+/**
+ * Why a datagram or packet was dropped. A small fixed set so that the {@code reason} tag of
+ * {@code sfu_packets_dropped_total} stays bounded.
+ */
+public enum DropReason {
+    /** First byte matches none of STUN, DTLS, RTP/RTCP (RFC 7983). */
+    UNKNOWN_PROTOCOL,
+    /** Not STUN, from an address no transport has validated. */
+    UNKNOWN_ADDRESS,
+    STUN_MALFORMED,
+    /** A STUN message that is not a Binding request, or names no transport of ours. */
+    STUN_UNEXPECTED,
+    STUN_UNAUTHORIZED,
+    STUN_BAD_REQUEST,
+    DTLS_REJECTED,
+    /** SRTP/SRTCP before the DTLS handshake finished. */
+    NOT_CONNECTED,
+    SRTP_AUTH_FAIL,
+    SRTP_REPLAY,
+    SRTP_INVALID,
+    RTP_MALFORMED,
+    RTCP_MALFORMED,
+    /** RTP whose SSRC (and MID) matches no published track. */
+    UNKNOWN_SSRC,
+    /** Too old or duplicate for the subscriber's rewriter. */
+    RTP_TOO_OLD,
+    /** Video held back until a keyframe reaches a new subscriber. */
+    WAITING_FOR_KEYFRAME,
+    /** The socket could not take the packet. */
+    SEND_FAILED;
+
+    /** The Prometheus tag value. */
+    public String tag() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

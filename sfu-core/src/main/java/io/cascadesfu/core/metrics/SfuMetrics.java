@@ -1,0 +1,81 @@
+package io.cascadesfu.core.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/**
+ * The media plane's counters, made once at start so that the hot path only increments
+ * (Micrometer counters are lock-free adders: safe from any thread, no allocation).
+ */
+public final class SfuMetrics {
+    /** Kinds of datagram counted in and out. */
+    public enum Kind { STUN, DTLS, RTP, RTCP }
+
+    private final MeterRegistry registry;
+    private final Counter[] packetsIn = new Counter[Kind.values().length];
+    private final Counter[] bytesIn = new Counter[Kind.values().length];
+    private final Counter[] packetsOut = new Counter[Kind.values().length];
+    private final Counter[] bytesOut = new Counter[Kind.values().length];
+    private final Counter[] dropped = new Counter[DropReason.values().length];
+    private final Counter handshakesSucceeded;
+    private final Counter handshakesFailed;
+
+    public SfuMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        for (Kind kind : Kind.values()) {
+            String tag = kind.name().toLowerCase(java.util.Locale.ROOT);
+            packetsIn[kind.ordinal()] = Counter.builder("sfu.packets.in").description("Datagrams received on the media port")
+                    .tag("kind", tag).register(registry);
+            bytesIn[kind.ordinal()] = Counter.builder("sfu.bytes.in").baseUnit("bytes").tag("kind", tag).register(registry);
+            packetsOut[kind.ordinal()] = Counter.builder("sfu.packets.out").description("Datagrams sent from the media port")
+                    .tag("kind", tag).register(registry);
+            bytesOut[kind.ordinal()] = Counter.builder("sfu.bytes.out").baseUnit("bytes").tag("kind", tag).register(registry);
+        }
+        for (DropReason reason : DropReason.values()) {
+            dropped[reason.ordinal()] = Counter.builder("sfu.packets.dropped").description("Packets dropped, by reason")
+                    .tag("reason", reason.tag()).register(registry);
+        }
+        handshakesSucceeded = Counter.builder("sfu.dtls.handshakes").tag("result", "success").register(registry);
+        handshakesFailed = Counter.builder("sfu.dtls.handshakes").tag("result", "failure").register(registry);
+    }
+
+    /** Metrics kept in memory only, for tests and tools. */
+    public static SfuMetrics inMemory() {
+        return new SfuMetrics(new SimpleMeterRegistry());
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    public void received(Kind kind, int bytes) {
+        packetsIn[kind.ordinal()].increment();
+        bytesIn[kind.ordinal()].increment(bytes);
+    }
+
+    public void sent(Kind kind, int bytes) {
+        packetsOut[kind.ordinal()].increment();
+        bytesOut[kind.ordinal()].increment(bytes);
+    }
+
+    public void drop(DropReason reason) {
+        dropped[reason.ordinal()].increment();
+    }
+
+    public double dropped(DropReason reason) {
+        return dropped[reason.ordinal()].count();
+    }
+
+    public double packetsOut(Kind kind) {
+        return packetsOut[kind.ordinal()].count();
+    }
+
+    public double packetsIn(Kind kind) {
+        return packetsIn[kind.ordinal()].count();
+    }
+
+    public void handshake(boolean success) {
+        (success ? handshakesSucceeded : handshakesFailed).increment();
+    }
+}

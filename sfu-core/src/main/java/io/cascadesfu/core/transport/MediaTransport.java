@@ -1,0 +1,36 @@
+package io.cascadesfu.core.transport;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * Something that carries RTP and RTCP between this node and one peer: a browser's
+ * {@link WebRtcTransport} today, a relay link to a peer node later. The forwarding core
+ * ({@code io.cascadesfu.core.media}) only ever sees this interface.
+ *
+ * <p>Threading: every method is called on the media event loop that owns the transport.
+ */
+public interface MediaTransport {
+
+    /** Stable id for logs and metrics. */
+    String id();
+
+    /** True once packets can flow (for WebRTC: ICE selected a pair and DTLS finished). */
+    boolean isConnected();
+
+    /**
+     * Sends one plain RTP packet (readerIndex..writerIndex). Takes ownership: the buffer is
+     * always released by the transport, sent or not.
+     */
+    void sendRtp(ByteBuf packet);
+
+    /** Sends one plain RTCP compound packet. Takes ownership like {@link #sendRtp}. */
+    void sendRtcp(ByteBuf packet);
+
+    /** Pushes out what {@code sendRtp}/{@code sendRtcp} queued outside a receive burst. */
+    void flush();
+
+    void setListener(TransportListener listener);
+
+    /** Stops the transport; the listener gets {@code onTransportClosed} once. Idempotent. */
+    void close(String reason);
+}

@@ -1,0 +1,326 @@
+package io.cascadesfu.core.transport;
+
+import io.cascadesfu.core.dtls.DtlsCertificate;
+import io.cascadesfu.core.dtls.DtlsListener;
+import io.cascadesfu.core.dtls.DtlsServerSession;
+import io.cascadesfu.core.dtls.SrtpKeys;
+import io.cascadesfu.core.ice.IceCredentials;
+import io.cascadesfu.core.ice.IceLiteAgent;
+import io.cascadesfu.core.ice.IceResult;
+import io.cascadesfu.core.metrics.DropReason;
+import io.cascadesfu.core.metrics.SfuMetrics;
+import io.cascadesfu.core.rtcp.RtcpPacket;
+import io.cascadesfu.core.rtp.RtpPacket;
+import io.cascadesfu.core.srtp.SrtpResult;
+import io.cascadesfu.core.srtp.SrtpSession;
+import io.cascadesfu.core.stun.StunMessage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A browser's WebRTC transport on the shared media port: ICE-lite, then DTLS, then SRTP.
+ *
+ * <p>Lifecycle: created by {@link io.cascadesfu.core.MediaEngine} with local ICE credentials; the
+ * signaling layer then sets the peer's parameters from its SDP ({@link #setRemoteParameters});
+ * ICE checks bind remote addresses; the DTLS handshake runs on a worker thread and, when done,
+ * creates the {@link SrtpSession}; from then on RTP and RTCP flow. It ends when consent expires,
+ * DTLS fails or closes, or {@link #close} is called.
+ *
+ * <p>Threading: owned by the media event loop. Only the DTLS callbacks arrive on other threads,
+ * and they hop back onto the loop. The SRTP session and all state here are loop-confined.
+ */
+public final class WebRtcTransport implements MediaTransport, DtlsListener {
+    private static final Logger log = LoggerFactory.getLogger(WebRtcTransport.class);
+
+    private final String id;
+    private final IceLiteAgent ice;
+    private final DtlsCertificate certificate;
+    private final Executor handshakeExecutor;
+    private final Duration handshakeTimeout;
+    private final Channel channel;
+    private final EventLoop loop;
+    private final TransportRegistry registry;
+    private final SfuMetrics metrics;
+
+    private TransportListener listener;
+    private DtlsServerSession dtls;
+    private SrtpSession srtp;
+    /** Where media goes: the nominated address, or the last validated one before nomination. */
+    private volatile InetSocketAddress remote;
+    private boolean closed;
+
+    WebRtcTransport(String id, IceCredentials localCredentials, long consentTimeoutNs, DtlsCertificate certificate,
+                    Executor handshakeExecutor, Duration handshakeTimeout, Channel channel,
+                    TransportRegistry registry, SfuMetrics metrics) {
+        this.id = id;
+        this.ice = new IceLiteAgent(localCredentials, consentTimeoutNs);
+        this.certificate = certificate;
+        this.handshakeExecutor = handshakeExecutor;
+        this.handshakeTimeout = handshakeTimeout;
+        this.channel = channel;
+        this.loop = channel.eventLoop();
+        this.registry = registry;
+        this.metrics = metrics;
+    }
+
+    /** Creates a transport and registers its ufrag. Media event loop only. */
+    public static WebRtcTransport create(String id, long consentTimeoutNs, DtlsCertificate certificate,
+                                         Executor handshakeExecutor, Duration handshakeTimeout, Channel channel,
+                                         TransportRegistry registry, SfuMetrics metrics) {
+        WebRtcTransport t = new WebRtcTransport(id, IceCredentials.random(), consentTimeoutNs, certificate,
+                handshakeExecutor, handshakeTimeout, channel, registry, metrics);
+        registry.register(t.ice.local().ufrag(), t);
+        return t;
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    public IceCredentials localCredentials() {
+        return ice.local();
+    }
+
+    public InetSocketAddress remoteAddress() {
+        return remote;
+    }
+
+    public EventLoop eventLoop() {
+        return loop;
+    }
+
+    @Override
+    public void setListener(TransportListener listener) {
+        this.listener = listener;
+    }
+
+    /**
+     * Sets what the peer's SDP says: ICE credentials and the DTLS certificate fingerprint. A
+     * repeated call with new ICE credentials (ICE restart) keeps the DTLS session.
+     */
+    public void setRemoteParameters(String iceUfrag, String icePwd, String fingerprintAlgorithm, String fingerprint) {
+        ice.setRemoteCredentials(iceUfrag, icePwd);
+        if (dtls == null && !closed) {
+            dtls = new DtlsServerSession(certificate, fingerprintAlgorithm, fingerprint, handshakeExecutor,
+                    this::sendDtls, this, handshakeTimeout);
+        }
+    }
+
+    /** A STUN Binding request for this transport. Writes the response to the channel. */
+    public void onStunRequest(ByteBuf packet, StunMessage msg, InetSocketAddress from, long nowNs) {
+        if (closed) {
+            return;
+        }
+        ByteBuf out = channel.alloc().directBuffer(256);
+        boolean written = false;
+        try {
+            IceResult result = ice.onBindingRequest(packet, msg, from, nowNs, out);
+            switch (result) {
+                case SUCCESS, SUCCESS_NOMINATED -> {
+                    registry.bindAddress(from, this);
+                    InetSocketAddress selected = ice.selectedAddress();
+                    InetSocketAddress next = selected != null ? selected : from;
+                    if (!next.equals(remote)) {
+                        if (remote != null) {
+                            log.info("transport {} remote address {} -> {}", id, remote, next);
+                        }
+                        remote = next;
+                    }
+                }
+                case UNAUTHORIZED -> metrics.drop(DropReason.STUN_UNAUTHORIZED);
+                case BAD_REQUEST, ROLE_CONFLICT -> metrics.drop(DropReason.STUN_BAD_REQUEST);
+                case DROPPED -> metrics.drop(DropReason.STUN_MALFORMED);
+            }
+            if (out.isReadable()) {
+                metrics.sent(SfuMetrics.Kind.STUN, out.readableBytes());
+                channel.write(new DatagramPacket(out, from));
+                written = true;
+            }
+        } finally {
+            if (!written) {
+                out.release();
+            }
+        }
+    }
+
+    /** A DTLS record from a validated address. The buffer stays the caller's. */
+    public void onDtls(ByteBuf packet) {
+        if (dtls == null || closed) {
+            metrics.drop(DropReason.DTLS_REJECTED);
+            return;
+        }
+        dtls.onDatagram(packet);
+    }
+
+    /**
+     * An SRTP or SRTCP packet from a validated address, decrypted in place and handed to the
+     * listener. The buffer stays the caller's.
+     */
+    public void onSrtp(ByteBuf packet, long nowNs) {
+        SrtpSession session = srtp;
+        if (session == null || closed) {
+            metrics.drop(DropReason.NOT_CONNECTED);
+            return;
+        }
+        if (RtcpPacket.looksLikeRtcp(packet)) {
+            SrtpResult r = session.unprotectRtcp(packet);
+            if (r != SrtpResult.OK) {
+                metrics.drop(dropReasonOf(r));
+                return;
+            }
+            if (RtcpPacket.validateCompound(packet) <= 0) {
+                metrics.drop(DropReason.RTCP_MALFORMED);
+                return;
+            }
+            listener.onTransportRtcp(this, packet, nowNs);
+        } else {
+            SrtpResult r = session.unprotectRtp(packet);
+            if (r != SrtpResult.OK) {
+                metrics.drop(dropReasonOf(r));
+                return;
+            }
+            // Padding lies in the encrypted part: the header is fully checked only now.
+            if (RtpPacket.validate(packet) < 0) {
+                metrics.drop(DropReason.RTP_MALFORMED);
+                return;
+            }
+            listener.onTransportRtp(this, packet, nowNs);
+        }
+    }
+
+    private static DropReason dropReasonOf(SrtpResult r) {
+        return switch (r) {
+            case AUTH_FAIL -> DropReason.SRTP_AUTH_FAIL;
+            case REPLAY -> DropReason.SRTP_REPLAY;
+            default -> DropReason.SRTP_INVALID;
+        };
+    }
+
+    @Override
+    public boolean isConnected() {
+        return srtp != null && remote != null && !closed;
+    }
+
+    @Override
+    public void sendRtp(ByteBuf packet) {
+        send(packet, false);
+    }
+
+    @Override
+    public void sendRtcp(ByteBuf packet) {
+        send(packet, true);
+    }
+
+    private void send(ByteBuf packet, boolean rtcp) {
+        SrtpSession session = srtp;
+        InetSocketAddress to = remote;
+        if (session == null || to == null || closed) {
+            packet.release();
+            metrics.drop(DropReason.NOT_CONNECTED);
+            return;
+        }
+        boolean handedOff = false;
+        try {
+            int overhead = rtcp ? SrtpSession.MAX_RTCP_OVERHEAD : SrtpSession.MAX_RTP_OVERHEAD;
+            if (packet.writableBytes() < overhead) {
+                packet.ensureWritable(overhead);
+            }
+            SrtpResult r = rtcp ? session.protectRtcp(packet) : session.protectRtp(packet);
+            if (r != SrtpResult.OK) {
+                metrics.drop(DropReason.SEND_FAILED);
+                return;
+            }
+            metrics.sent(rtcp ? SfuMetrics.Kind.RTCP : SfuMetrics.Kind.RTP, packet.readableBytes());
+            channel.write(new DatagramPacket(packet, to), channel.voidPromise());
+            handedOff = true;
+        } finally {
+            if (!handedOff) {
+                packet.release();
+            }
+        }
+    }
+
+    @Override
+    public void flush() {
+        channel.flush();
+    }
+
+    /** DTLS flights from the handshake thread: copied into a buffer and written at once. */
+    private void sendDtls(byte[] data, int offset, int length) {
+        InetSocketAddress to = remote;
+        if (to == null || closed) {
+            return;
+        }
+        metrics.sent(SfuMetrics.Kind.DTLS, length);
+        channel.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(data, offset, length), to), channel.voidPromise());
+    }
+
+    @Override
+    public void onDtlsConnected(SrtpKeys keys) {
+        loop.execute(() -> {
+            if (closed) {
+                return;
+            }
+            metrics.handshake(true);
+            srtp = new SrtpSession(keys);
+            log.info("transport {} connected from {} ({})", id, remote, keys.profile());
+            listener.onTransportConnected(this);
+        });
+    }
+
+    @Override
+    public void onDtlsFailed(String reason) {
+        loop.execute(() -> {
+            metrics.handshake(false);
+            log.warn("transport {} DTLS handshake failed from {}: {}", id, remote, reason);
+            close("dtls failed: " + reason);
+        });
+    }
+
+    @Override
+    public void onDtlsClosed() {
+        loop.execute(() -> close("dtls closed by peer"));
+    }
+
+    /** Checks consent freshness (RFC 7675); closes the transport when it has expired. */
+    public void checkConsent(long nowNs) {
+        if (!closed && ice.isConsentExpired(nowNs)) {
+            log.info("transport {} consent expired ({})", id, remote);
+            close("ice consent expired");
+        }
+    }
+
+    @Override
+    public void close(String reason) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        registry.remove(this);
+        if (dtls != null) {
+            dtls.close();
+        }
+        TransportListener l = listener;
+        if (l != null) {
+            l.onTransportClosed(this, reason);
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public String toString() {
+        return "WebRtcTransport[" + id + " " + remote + "]";
+    }
+}

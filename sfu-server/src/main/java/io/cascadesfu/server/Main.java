@@ -1,0 +1,62 @@
+package io.cascadesfu.server;
+
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code java -jar sfu-server.jar [--config FILE]}. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        Path configFile = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--config", "-c" -> {
+                    if (i + 1 >= args.length) {
+                        usage("--config needs a file");
+                    }
+                    configFile = Path.of(args[++i]);
+                }
+                case "--help", "-h" -> {
+                    usage(null);
+                }
+                default -> usage("unknown argument " + args[i]);
+            }
+        }
+        SfuConfig config;
+        try {
+            config = SfuConfig.load(configFile, System.getenv());
+        } catch (SfuConfig.ConfigException e) {
+            System.err.println("configuration error: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        SfuNode node;
+        try {
+            node = new SfuNode(config);
+        } catch (RuntimeException e) {
+            System.err.println("cannot start: " + e);
+            System.exit(1);
+            return;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            node.close();
+            stopped.countDown();
+        }, "sfu-shutdown"));
+        stopped.await();
+    }
+
+    private static void usage(String error) {
+        if (error != null) {
+            System.err.println(error);
+        }
+        System.err.println("usage: java -jar sfu-server.jar [--config FILE]");
+        System.err.println("  without --config: development mode on 127.0.0.1 (http 7880, media udp 10000)");
+        System.err.println("  environment: SFU_DEV SFU_HTTP_BIND SFU_HTTP_PORT SFU_MEDIA_BIND SFU_MEDIA_PORT SFU_ADVERTISE");
+        System.err.println("               SFU_KEYS=kid:secret,... SFU_CONSENT_TIMEOUT_SECONDS SFU_DTLS_CERTIFICATE");
+        System.err.println("               SFU_DTLS_PRIVATE_KEY SFU_VIDEO_CODECS SFU_LOG_LEVEL");
+        System.exit(error == null ? 0 : 2);
+    }
+}

@@ -1,0 +1,198 @@
+package io.cascadesfu.server;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The node's configuration: one typed object, loaded once from an optional YAML file and then
+ * overridden by environment variables (see config/sfu.example.yaml for every field).
+ * Without a file the node runs in development mode on loopback.
+ */
+public final class SfuConfig {
+    public boolean dev;
+    public Http http = new Http();
+    public Media media = new Media();
+    public Dtls dtls = new Dtls();
+    public Auth auth = new Auth();
+    public Rooms rooms = new Rooms();
+    public Codecs codecs = new Codecs();
+
+    public static final class Http {
+        public String bind = "127.0.0.1";
+        public int port = 7880;
+        @JsonProperty("maxMessageBytes")
+        public int maxMessageBytes = 256 * 1024;
+    }
+
+    public static final class Media {
+        public String bind = "127.0.0.1";
+        public int port = 10000;
+        /** Addresses put in ICE candidates (a node behind NAT or on a cloud VM advertises its public IP). */
+        public List<String> advertise = new ArrayList<>();
+        public int consentTimeoutSeconds = 30;
+        public int dtlsHandshakeTimeoutSeconds = 10;
+    }
+
+    public static final class Dtls {
+        /** PEM certificate and PKCS#8 key; both empty: an ECDSA P-256 certificate is made at start. */
+        public String certificate;
+        public String privateKey;
+    }
+
+    public static final class Auth {
+        /** JWT HS256 keys, key id to secret. */
+        public Map<String, String> keys = new LinkedHashMap<>();
+        /** The key {@code /token} signs with in development mode. */
+        public String devKeyId = "dev";
+    }
+
+    public static final class Rooms {
+        public int maxParticipants = 100;
+    }
+
+    public static final class Codecs {
+        public List<String> video = new ArrayList<>(List.of("VP8", "H264"));
+    }
+
+    /** Reads the file (if any), applies the environment, validates. */
+    public static SfuConfig load(Path file, Map<String, String> env) {
+        SfuConfig c;
+        if (file == null) {
+            c = new SfuConfig();
+            c.dev = true;
+        } else {
+            ObjectMapper yaml = new ObjectMapper(new YAMLFactory())
+                    .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+            try {
+                if (!Files.isRegularFile(file)) {
+                    throw new ConfigException("config file " + file + " does not exist");
+                }
+                c = yaml.readValue(file.toFile(), SfuConfig.class);
+                if (c == null) {
+                    c = new SfuConfig();
+                }
+            } catch (UnrecognizedPropertyException e) {
+                throw new ConfigException(file + ": unknown setting \"" + e.getPropertyName() + "\" at "
+                        + e.getPathReference());
+            } catch (IOException e) {
+                throw new ConfigException(file + ": " + e.getOriginalMessage(e));
+            }
+        }
+        c.applyEnvironment(env);
+        c.validate();
+        return c;
+    }
+
+    void applyEnvironment(Map<String, String> env) {
+        String v;
+        if ((v = env.get("SFU_DEV")) != null) dev = parseBoolean("SFU_DEV", v);
+        if ((v = env.get("SFU_HTTP_BIND")) != null) http.bind = v;
+        if ((v = env.get("SFU_HTTP_PORT")) != null) http.port = parseInt("SFU_HTTP_PORT", v);
+        if ((v = env.get("SFU_MEDIA_BIND")) != null) media.bind = v;
+        if ((v = env.get("SFU_MEDIA_PORT")) != null) media.port = parseInt("SFU_MEDIA_PORT", v);
+        if ((v = env.get("SFU_ADVERTISE")) != null) media.advertise = splitList(v);
+        if ((v = env.get("SFU_CONSENT_TIMEOUT_SECONDS")) != null) {
+            media.consentTimeoutSeconds = parseInt("SFU_CONSENT_TIMEOUT_SECONDS", v);
+        }
+        if ((v = env.get("SFU_DTLS_CERTIFICATE")) != null) dtls.certificate = v;
+        if ((v = env.get("SFU_DTLS_PRIVATE_KEY")) != null) dtls.privateKey = v;
+        if ((v = env.get("SFU_KEYS")) != null) {
+            auth.keys = new LinkedHashMap<>();
+            for (String pair : splitList(v)) {
+                int colon = pair.indexOf(':');
+                if (colon <= 0 || colon == pair.length() - 1) {
+                    throw new ConfigException("SFU_KEYS: expected kid:secret[,kid:secret...], got \"" + pair + "\"");
+                }
+                auth.keys.put(pair.substring(0, colon), pair.substring(colon + 1));
+            }
+        }
+        if ((v = env.get("SFU_VIDEO_CODECS")) != null) codecs.video = splitList(v);
+    }
+
+    void validate() {
+        checkPort("http.port", http.port);
+        checkPort("media.port", media.port);
+        if (http.maxMessageBytes < 4096 || http.maxMessageBytes > 16 * 1024 * 1024) {
+            throw new ConfigException("http.maxMessageBytes must be between 4096 and 16777216");
+        }
+        if (media.consentTimeoutSeconds < 5 || media.consentTimeoutSeconds > 600) {
+            throw new ConfigException("media.consentTimeoutSeconds must be between 5 and 600");
+        }
+        if (media.dtlsHandshakeTimeoutSeconds < 1 || media.dtlsHandshakeTimeoutSeconds > 120) {
+            throw new ConfigException("media.dtlsHandshakeTimeoutSeconds must be between 1 and 120");
+        }
+        if ((dtls.certificate == null) != (dtls.privateKey == null)) {
+            throw new ConfigException("dtls.certificate and dtls.privateKey must be set together");
+        }
+        if (rooms.maxParticipants < 1) {
+            throw new ConfigException("rooms.maxParticipants must be at least 1");
+        }
+        if (codecs.video.isEmpty()) {
+            throw new ConfigException("codecs.video must name at least one of VP8, H264");
+        }
+        for (String codec : codecs.video) {
+            if (!codec.equalsIgnoreCase("VP8") && !codec.equalsIgnoreCase("H264")) {
+                throw new ConfigException("codecs.video: unsupported codec \"" + codec + "\" (VP8, H264)");
+            }
+        }
+        for (Map.Entry<String, String> e : auth.keys.entrySet()) {
+            if (e.getValue() == null || e.getValue().length() < 32) {
+                throw new ConfigException("auth.keys." + e.getKey() + ": secrets must be at least 32 characters");
+            }
+        }
+        if (!dev && auth.keys.isEmpty()) {
+            throw new ConfigException("auth.keys is empty: outside development mode the node needs at least one "
+                    + "JWT key (or set dev: true)");
+        }
+    }
+
+    private static void checkPort(String name, int port) {
+        if (port < 0 || port > 65535) {
+            throw new ConfigException(name + " must be between 0 and 65535, got " + port);
+        }
+    }
+
+    private static int parseInt(String name, String v) {
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new ConfigException(name + " must be a number, got \"" + v + "\"");
+        }
+    }
+
+    private static boolean parseBoolean(String name, String v) {
+        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "1", "yes" -> true;
+            case "false", "0", "no" -> false;
+            default -> throw new ConfigException(name + " must be true or false, got \"" + v + "\"");
+        };
+    }
+
+    private static List<String> splitList(String v) {
+        List<String> list = new ArrayList<>();
+        for (String s : Arrays.asList(v.split(","))) {
+            if (!s.isBlank()) {
+                list.add(s.trim());
+            }
+        }
+        return list;
+    }
+
+    /** A configuration error, with a message fit for the operator. */
+    public static final class ConfigException extends RuntimeException {
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.cascadesfu.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cascadesfu.core.MediaConfig;
+import io.cascadesfu.core.MediaEngine;
+import io.cascadesfu.core.dtls.DtlsCertificate;
+import io.cascadesfu.core.metrics.SfuMetrics;
+import io.cascadesfu.signaling.SignalingConfig;
+import io.cascadesfu.signaling.auth.Grants;
+import io.cascadesfu.signaling.auth.TokenService;
+import io.cascadesfu.signaling.http.HttpRoutes;
+import io.cascadesfu.signaling.http.HttpServer;
+import io.cascadesfu.signaling.room.RoomManager;
+import io.cascadesfu.signaling.ws.SignalingHandler;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** One running node: media engine, rooms, HTTP/WebSocket server and metrics, wired together. */
+public final class SfuNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SfuNode.class);
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final MediaEngine engine;
+    private final RoomManager rooms;
+    private final HttpServer http;
+
+    public SfuNode(SfuConfig config) {
+        new JvmMemoryMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        DtlsCertificate certificate = config.dtls.certificate == null
+                ? DtlsCertificate.generate()
+                : DtlsCertificate.load(Path.of(config.dtls.certificate), Path.of(config.dtls.privateKey));
+        MediaConfig mediaConfig = new MediaConfig(config.media.bind, config.media.port, config.media.advertise,
+                Duration.ofSeconds(config.media.consentTimeoutSeconds),
+                Duration.ofSeconds(config.media.dtlsHandshakeTimeoutSeconds));
+        this.engine = MediaEngine.start(mediaConfig, certificate, new SfuMetrics(registry));
+
+        Map<String, String> keys = new LinkedHashMap<>(config.auth.keys);
+        if (config.dev && !keys.containsKey(config.auth.devKeyId)) {
+            byte[] secret = new byte[32];
+            new SecureRandom().nextBytes(secret);
+            keys.put(config.auth.devKeyId, HexFormat.of().formatHex(secret));
+        }
+        SignalingConfig signalingConfig = new SignalingConfig(config.http.bind, config.http.port, config.dev, keys,
+                config.auth.devKeyId, config.codecs.video, config.http.maxMessageBytes, config.rooms.maxParticipants);
+        TokenService tokens = new TokenService(keys, Clock.systemUTC());
+        this.rooms = new RoomManager(engine, signalingConfig, registry);
+        ObjectMapper json = new ObjectMapper();
+        HttpRoutes routes = new HttpRoutes(rooms::isAccepting, registry::scrape,
+                config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null);
+        try {
+            this.http = HttpServer.bind(new InetSocketAddress(config.http.bind, config.http.port), routes,
+                    () -> new SignalingHandler(json, tokens, rooms, engine.loop(), config.http.maxMessageBytes),
+                    config.http.maxMessageBytes);
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+        log.info("node listening: http://{}:{}/ media udp {} candidates {} dtls fingerprint sha-256 {}{}",
+                config.http.bind, http.localAddress().getPort(), engine.localAddress(), engine.candidates(),
+                engine.fingerprintSha256(), config.dev ? " (development mode: /token is open)" : "");
+    }
+
+    public InetSocketAddress httpAddress() {
+        return http.localAddress();
+    }
+
+    public InetSocketAddress mediaAddress() {
+        return engine.localAddress();
+    }
+
+    public MediaEngine engine() {
+        return engine;
+    }
+
+    public List<InetSocketAddress> candidates() {
+        return engine.candidates();
+    }
+
+    @Override
+    public void close() {
+        try {
+            engine.loop().submit(rooms::shutdown).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log.warn("shutdown of rooms did not finish", e);
+        }
+        http.close();
+        engine.close();
+        registry.close();
+    }
+
+    /** {@code GET /token?room=R&identity=I[&name=N]} in development mode. */
+    record DevTokenEndpoint(TokenService tokens, String keyId, ObjectMapper json)
+            implements java.util.function.Function<Map<String, List<String>>, HttpRoutes.TokenResponse> {
+        @Override
+        public HttpRoutes.TokenResponse apply(Map<String, List<String>> query) {
+            String room = first(query, "room");
+            String identity = first(query, "identity");
+            String name = first(query, "name");
+            if (!TokenService.isValidRoomName(room) || !TokenService.isValidIdentity(identity)) {
+                return new HttpRoutes.TokenResponse(400, json.createObjectNode()
+                        .put("error", "room (1..64 of [A-Za-z0-9_.-]) and identity (1..64 chars) are required")
+                        .toString());
+            }
+            String token = tokens.issue(keyId, identity, room, name, Grants.ALL, Duration.ofHours(6));
+            return new HttpRoutes.TokenResponse(200, json.createObjectNode().put("token", token).toString());
+        }
+
+        private static String first(Map<String, List<String>> query, String key) {
+            List<String> v = query.get(key);
+            return v == null || v.isEmpty() ? null : v.get(0);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+package io.cascadesfu.signaling;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the signaling layer needs.
+ *
+ * @param httpBindHost     address of the HTTP/WebSocket listener
+ * @param httpPort         its port; 0 picks a free one (tests)
+ * @param dev              development mode: serves {@code /token} signed with {@code devKeyId}
+ * @param keys             JWT keys, {@code kid -> secret}
+ * @param devKeyId         the key {@code /token} signs with in development mode
+ * @param videoCodecs      video codecs accepted from publishers, in order of preference
+ * @param maxMessageBytes  largest WebSocket frame accepted
+ * @param maxParticipantsPerRoom joins beyond this are refused with {@code room_full}
+ */
+public record SignalingConfig(String httpBindHost, int httpPort, boolean dev, Map<String, String> keys, String devKeyId,
+                              List<String> videoCodecs, int maxMessageBytes, int maxParticipantsPerRoom) {
+    public SignalingConfig {
+        keys = Map.copyOf(keys);
+        videoCodecs = List.copyOf(videoCodecs);
+    }
+}

@@ -1,0 +1,95 @@
+package io.cascadesfu.signaling.http;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's HTTP port: the WebSocket signaling endpoint {@code /ws}, the demo page and client
+ * library, {@code /health}, {@code /metrics} and, in development mode, {@code /token}.
+ *
+ * <p>Threading: its own small event loop group, separate from the media loop.
+ */
+public final class HttpServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
+    public static final String WEBSOCKET_PATH = "/ws";
+    /** A signaling socket silent this long is closed (clients ping every 10 s). */
+    static final int IDLE_SECONDS = 30;
+
+    private final EventLoopGroup group;
+    private final Channel channel;
+
+    private HttpServer(EventLoopGroup group, Channel channel) {
+        this.group = group;
+        this.channel = channel;
+    }
+
+    /**
+     * Binds the port.
+     *
+     * @param routes            plain HTTP requests
+     * @param webSocketHandlers makes the handler for each new signaling socket
+     * @param maxMessageBytes   largest WebSocket frame accepted
+     */
+    public static HttpServer bind(InetSocketAddress address, HttpRoutes routes,
+                                  Supplier<io.netty.channel.ChannelHandler> webSocketHandlers, int maxMessageBytes) {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("sfu-http"),
+                NioIoHandler.newFactory());
+        try {
+            WebSocketServerProtocolConfig wsConfig = WebSocketServerProtocolConfig.newBuilder()
+                    .websocketPath(WEBSOCKET_PATH)
+                    .maxFramePayloadLength(maxMessageBytes)
+                    .allowExtensions(false)
+                    .handleCloseFrames(true)
+                    .build();
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(group)
+                    .channel(NioServerSocketChannel.class)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ChannelPipeline p = ch.pipeline();
+                            p.addLast(new HttpServerCodec());
+                            p.addLast(new HttpObjectAggregator(64 * 1024));
+                            p.addLast(new IdleStateHandler(IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));
+                            p.addLast(new HttpRequestHandler(routes));
+                            p.addLast(new WebSocketServerProtocolHandler(wsConfig));
+                            p.addLast(webSocketHandlers.get());
+                        }
+                    });
+            Channel channel = b.bind(address).syncUninterruptibly().channel();
+            log.info("http listening on {}", channel.localAddress());
+            return new HttpServer(group, channel);
+        } catch (RuntimeException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

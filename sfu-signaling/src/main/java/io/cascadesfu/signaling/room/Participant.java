@@ -1,0 +1,446 @@
+package io.cascadesfu.signaling.room;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cascadesfu.core.media.Consumer;
+import io.cascadesfu.core.media.ConsumerParams;
+import io.cascadesfu.core.media.MediaPeer;
+import io.cascadesfu.core.media.PeerListener;
+import io.cascadesfu.core.media.Producer;
+import io.cascadesfu.core.media.ProducerParams;
+import io.cascadesfu.core.media.TrackKind;
+import io.cascadesfu.core.rtp.Codec;
+import io.cascadesfu.core.transport.WebRtcTransport;
+import io.cascadesfu.signaling.auth.Grants;
+import io.cascadesfu.signaling.sdp.CodecDescription;
+import io.cascadesfu.signaling.sdp.HeaderExtension;
+import io.cascadesfu.signaling.sdp.LocalTransportParams;
+import io.cascadesfu.signaling.sdp.MediaSection;
+import io.cascadesfu.signaling.sdp.PublishedTrackInfo;
+import io.cascadesfu.signaling.sdp.PublisherAnswer;
+import io.cascadesfu.signaling.sdp.SdpException;
+import io.cascadesfu.signaling.sdp.SdpParser;
+import io.cascadesfu.signaling.sdp.SessionDescription;
+import io.cascadesfu.signaling.sdp.SubscriberOffer;
+import io.cascadesfu.signaling.sdp.SubscriberSlot;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One participant's signaling state: its publish PC (it offers, the node answers) and its
+ * subscribe PC (the node offers one m-section per remote track, it answers).
+ *
+ * <p>Threading: media loop only (the signaling socket hands every message over to it).
+ */
+final class Participant implements PeerListener {
+    private static final Logger log = LoggerFactory.getLogger(Participant.class);
+    private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+    final String id;
+    final String identity;
+    final String name;
+    final Grants grants;
+    final ClientConnection connection;
+    private final Room room;
+    private final RoomManager manager;
+
+    // Publish side.
+    private WebRtcTransport publishTransport;
+    private MediaPeer publishPeer;
+    private final Map<String, PublishedTrack> published = new LinkedHashMap<>(); // by publisher mid
+
+    // Subscribe side.
+    private WebRtcTransport subscribeTransport;
+    private MediaPeer subscribePeer;
+    private final List<SubscriberSlotState> slots = new ArrayList<>();
+    private final long subscribeSessionId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE / 2);
+    private long subscribeVersion;
+    private boolean awaitingAnswer;
+    private boolean subscriptionsDirty;
+    private boolean left;
+
+    Participant(String id, String identity, String name, Grants grants, ClientConnection connection, Room room,
+                RoomManager manager) {
+        this.id = id;
+        this.identity = identity;
+        this.name = name;
+        this.grants = grants;
+        this.connection = connection;
+        this.room = room;
+        this.manager = manager;
+    }
+
+    /** One m-section of the subscribe PC. */
+    private static final class SubscriberSlotState {
+        final String mid;
+        final TrackKind kind;
+        PublishedTrack source;      // null: inactive
+        Participant sourceOwner;
+        long ssrc;
+        Consumer consumer;          // made once the client answered an offer with this slot active
+        boolean rejected;
+        /** Inactive in an offer the client has answered: may carry another track now. */
+        boolean reusable;
+
+        SubscriberSlotState(String mid, TrackKind kind) {
+            this.mid = mid;
+            this.kind = kind;
+        }
+    }
+
+    // ---------------------------------------------------------------- JSON views
+
+    ObjectNode describe() {
+        ObjectNode p = JSON.objectNode();
+        p.put("participantId", id);
+        p.put("identity", identity);
+        p.put("name", name);
+        ArrayNode tracks = p.putArray("tracks");
+        for (PublishedTrack t : published.values()) {
+            tracks.add(describe(t));
+        }
+        return p;
+    }
+
+    static ObjectNode describe(PublishedTrack t) {
+        ObjectNode n = JSON.objectNode();
+        n.put("trackId", t.trackId);
+        n.put("kind", t.kind());
+        n.put("mid", t.info.mid());
+        n.put("muted", t.muted);
+        n.put("codec", t.info.codec().name());
+        return n;
+    }
+
+    Iterable<PublishedTrack> publishedTracks() {
+        return published.values();
+    }
+
+    // ---------------------------------------------------------------- publish
+
+    /** Handles {@code publish_offer}: answers it and reconciles the published tracks. */
+    ObjectNode onPublishOffer(String sdp) throws SignalingException {
+        if (!grants.publish()) {
+            throw new SignalingException("forbidden", "this token may not publish");
+        }
+        SessionDescription offer = parse(sdp);
+        if (publishTransport == null) {
+            publishTransport = manager.engine().createWebRtcTransport(id + "-pub");
+            publishPeer = room.router.addPeer(id + "-pub", publishTransport);
+            publishPeer.setListener(this);
+        }
+        PublisherAnswer.Result answer;
+        try {
+            answer = PublisherAnswer.build(offer, localParams(publishTransport), manager.config().videoCodecs(),
+                    SubscriberMedia.PUBLISHER_EXTENSIONS);
+        } catch (SdpException e) {
+            throw new SignalingException("bad_sdp", e.getMessage());
+        }
+        publishTransport.setRemoteParameters(offer.iceUfrag(), offer.icePwd(), offer.fingerprintAlgorithm(),
+                offer.fingerprint());
+
+        Map<String, PublishedTrackInfo> accepted = new HashMap<>();
+        for (PublishedTrackInfo info : answer.tracks()) {
+            accepted.put(info.mid(), info);
+        }
+        boolean changed = false;
+        for (PublishedTrack t : new ArrayList<>(published.values())) {
+            PublishedTrackInfo now = accepted.get(t.info.mid());
+            if (now == null || !sameStream(now, t.info)) {
+                unpublish(t);
+                changed = true;
+            }
+        }
+        ArrayNode tracks = JSON.arrayNode();
+        for (PublishedTrackInfo info : answer.tracks()) {
+            PublishedTrack t = published.get(info.mid());
+            if (t == null) {
+                t = publish(info);
+                changed = true;
+            }
+            tracks.add(describe(t));
+        }
+        ObjectNode reply = JSON.objectNode();
+        reply.put("type", "publish_answer");
+        reply.put("sdp", answer.sdp());
+        reply.set("tracks", tracks);
+        if (changed) {
+            room.refreshSubscriptions(this);
+        }
+        return reply;
+    }
+
+    private static boolean sameStream(PublishedTrackInfo a, PublishedTrackInfo b) {
+        return a.kind().equals(b.kind()) && a.ssrc() == b.ssrc()
+                && a.codec().payloadType() == b.codec().payloadType()
+                && a.codec().name().equalsIgnoreCase(b.codec().name());
+    }
+
+    private PublishedTrack publish(PublishedTrackInfo info) {
+        TrackKind kind = TrackKind.of(info.kind());
+        CodecDescription c = info.codec();
+        int midExt = 0;
+        for (HeaderExtension e : info.extensions()) {
+            if (SubscriberMedia.MID_URI.equals(e.uri())) {
+                midExt = e.id();
+            }
+        }
+        String trackId = RoomManager.newId("TR_");
+        ProducerParams params = new ProducerParams(info.mid(), kind, Codec.fromName(c.name()), c.payloadType(),
+                c.clockRate(), info.ssrc(), midExt);
+        Producer producer = room.router.produce(trackId, publishPeer, params);
+        PublishedTrack t = new PublishedTrack(trackId, info, producer);
+        published.put(info.mid(), t);
+        log.info("room={} participant={} published {} track {} ({}, ssrc {})", room.name, id, info.kind(), trackId,
+                c.name(), info.ssrc());
+        ObjectNode event = JSON.objectNode();
+        event.put("type", "track_published");
+        event.put("participantId", id);
+        event.set("track", describe(t));
+        room.broadcast(this, event);
+        return t;
+    }
+
+    private void unpublish(PublishedTrack t) {
+        published.remove(t.info.mid(), t);
+        room.router.closeProducer(t.producer);
+        log.info("room={} participant={} unpublished track {}", room.name, id, t.trackId);
+        ObjectNode event = JSON.objectNode();
+        event.put("type", "track_unpublished");
+        event.put("participantId", id);
+        event.put("trackId", t.trackId);
+        room.broadcast(this, event);
+    }
+
+    /** Handles {@code mute}. */
+    void onMute(String trackId, boolean muted) throws SignalingException {
+        for (PublishedTrack t : published.values()) {
+            if (t.trackId.equals(trackId)) {
+                if (t.muted != muted) {
+                    t.muted = muted;
+                    ObjectNode event = JSON.objectNode();
+                    event.put("type", "track_muted");
+                    event.put("participantId", id);
+                    event.put("trackId", trackId);
+                    event.put("muted", muted);
+                    room.broadcast(this, event);
+                }
+                return;
+            }
+        }
+        throw new SignalingException("unknown_track", "no published track " + trackId);
+    }
+
+    // ---------------------------------------------------------------- subscribe
+
+    /**
+     * Brings the subscribe PC in line with the room: one active m-section per track of every other
+     * participant. Sends a new offer, or notes that one is due once the pending one is answered.
+     */
+    void updateSubscriptions() {
+        if (left || !grants.subscribe()) {
+            return;
+        }
+        boolean changed = false;
+        // Tracks that went away: stop at once, keep the m-section for reuse.
+        for (SubscriberSlotState s : slots) {
+            if (s.source != null && (s.sourceOwner.left || s.source.producer.isClosed())) {
+                deactivate(s);
+                changed = true;
+            }
+        }
+        // Tracks not received yet.
+        for (Participant other : room.others(this)) {
+            for (PublishedTrack t : other.published.values()) {
+                if (findSlot(t) == null) {
+                    assign(t, other);
+                    changed = true;
+                }
+            }
+        }
+        if (!changed) {
+            return;
+        }
+        if (awaitingAnswer) {
+            subscriptionsDirty = true;
+            return;
+        }
+        sendSubscribeOffer();
+    }
+
+    private SubscriberSlotState findSlot(PublishedTrack t) {
+        for (SubscriberSlotState s : slots) {
+            if (s.source == t) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private void assign(PublishedTrack t, Participant owner) {
+        TrackKind kind = TrackKind.of(t.kind());
+        SubscriberSlotState slot = null;
+        for (SubscriberSlotState s : slots) {
+            if (s.source == null && s.kind == kind && s.reusable) {
+                slot = s;
+                break;
+            }
+        }
+        if (slot == null) {
+            slot = new SubscriberSlotState(String.valueOf(slots.size()), kind);
+            slots.add(slot);
+        }
+        slot.source = t;
+        slot.sourceOwner = owner;
+        slot.ssrc = SubscriberMedia.newSsrc(slots.stream().mapToLong(s -> s.ssrc).toArray());
+        slot.rejected = false;
+        slot.reusable = false;
+    }
+
+    private void deactivate(SubscriberSlotState s) {
+        if (s.consumer != null) {
+            room.router.closeConsumer(s.consumer);
+            s.consumer = null;
+        }
+        s.source = null;
+        s.sourceOwner = null;
+    }
+
+    private void sendSubscribeOffer() {
+        if (subscribeTransport == null) {
+            subscribeTransport = manager.engine().createWebRtcTransport(id + "-sub");
+            subscribePeer = room.router.addPeer(id + "-sub", subscribeTransport);
+            subscribePeer.setListener(this);
+        }
+        List<SubscriberSlot> desc = new ArrayList<>(slots.size());
+        ArrayNode tracks = JSON.arrayNode();
+        for (SubscriberSlotState s : slots) {
+            desc.add(SubscriberMedia.slot(s.mid, s.kind, s.source == null ? null : s.source.info,
+                    s.source == null ? null : s.sourceOwner.id, s.source == null ? null : s.source.trackId, s.ssrc));
+            if (s.source != null) {
+                ObjectNode n = tracks.addObject();
+                n.put("mid", s.mid);
+                n.put("participantId", s.sourceOwner.id);
+                n.put("trackId", s.source.trackId);
+                n.put("kind", s.kind.sdpName());
+            }
+        }
+        subscribeVersion++;
+        String sdp = SubscriberOffer.build(localParams(subscribeTransport), subscribeSessionId, subscribeVersion, desc);
+        awaitingAnswer = true;
+        ObjectNode offer = JSON.objectNode();
+        offer.put("type", "subscribe_offer");
+        offer.put("sdp", sdp);
+        offer.put("version", subscribeVersion);
+        offer.set("tracks", tracks);
+        connection.send(offer);
+    }
+
+    /** Handles {@code subscribe_answer}. */
+    void onSubscribeAnswer(String sdp, long version) throws SignalingException {
+        if (!awaitingAnswer || version != subscribeVersion) {
+            throw new SignalingException("bad_request", "no subscribe offer with version " + version + " is pending");
+        }
+        SessionDescription answer = parse(sdp);
+        subscribeTransport.setRemoteParameters(answer.iceUfrag(), answer.icePwd(), answer.fingerprintAlgorithm(),
+                answer.fingerprint());
+        Map<String, MediaSection> byMid = new HashMap<>();
+        for (MediaSection m : answer.media()) {
+            byMid.put(m.mid(), m);
+        }
+        awaitingAnswer = false;
+        for (SubscriberSlotState s : slots) {
+            if (s.source == null) {
+                s.reusable = true;
+                continue;
+            }
+            if (s.consumer != null) {
+                continue;
+            }
+            MediaSection m = byMid.get(s.mid);
+            if (m == null || m.rejected() || m.direction().equals("inactive") || m.direction().equals("sendonly")) {
+                s.rejected = true;
+                continue;
+            }
+            if (s.source.producer.isClosed()) {
+                continue; // went away meanwhile; the next update deactivates it
+            }
+            ConsumerParams params = SubscriberMedia.consumerParams(s.kind, s.source.info, s.ssrc);
+            s.consumer = room.router.consume(subscribePeer, s.source.producer, params);
+        }
+        if (subscriptionsDirty) {
+            subscriptionsDirty = false;
+            updateSubscriptions();
+        }
+    }
+
+    // ---------------------------------------------------------------- transports
+
+    @Override
+    public void onPeerConnected(MediaPeer peer) {
+        log.info("room={} participant={} {} transport connected", room.name, id,
+                peer == publishPeer ? "publish" : "subscribe");
+    }
+
+    @Override
+    public void onPeerClosed(MediaPeer peer, String reason) {
+        if (left) {
+            return;
+        }
+        log.info("room={} participant={} transport {} closed: {}", room.name, id, peer.id(), reason);
+        connection.closeWithError("transport_closed", "media transport closed: " + reason);
+        manager.leave(this, "transport closed: " + reason);
+    }
+
+    /** Tears down everything of this participant. Called once by {@link RoomManager#leave}. */
+    void close() {
+        if (left) {
+            return;
+        }
+        left = true;
+        for (PublishedTrack t : new ArrayList<>(published.values())) {
+            room.router.closeProducer(t.producer);
+        }
+        published.clear();
+        for (SubscriberSlotState s : slots) {
+            deactivate(s);
+        }
+        if (publishPeer != null) {
+            room.router.removePeer(publishPeer, "participant left");
+        }
+        if (subscribePeer != null) {
+            room.router.removePeer(subscribePeer, "participant left");
+        }
+    }
+
+    Room room() {
+        return room;
+    }
+
+    boolean hasLeft() {
+        return left;
+    }
+
+    private LocalTransportParams localParams(WebRtcTransport t) {
+        return new LocalTransportParams(t.localCredentials().ufrag(), t.localCredentials().pwd(),
+                manager.engine().fingerprintSha256(), manager.engine().candidates());
+    }
+
+    private static SessionDescription parse(String sdp) throws SignalingException {
+        if (sdp == null) {
+            throw new SignalingException("bad_request", "sdp missing");
+        }
+        try {
+            return SdpParser.parse(sdp);
+        } catch (SdpException e) {
+            throw new SignalingException("bad_sdp", e.getMessage());
+        }
+    }
+}

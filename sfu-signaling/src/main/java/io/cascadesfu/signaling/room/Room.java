@@ -1,0 +1,75 @@
+package io.cascadesfu.signaling.room;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cascadesfu.core.media.Router;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** One room: its participants and the router forwarding their media. Media loop only. */
+final class Room {
+    final String name;
+    final Router router;
+    private final Map<String, Participant> participants = new LinkedHashMap<>();
+
+    Room(String name, Router router) {
+        this.name = name;
+        this.router = router;
+    }
+
+    Collection<Participant> participants() {
+        return participants.values();
+    }
+
+    List<Participant> others(Participant p) {
+        List<Participant> list = new ArrayList<>(participants.size());
+        for (Participant q : participants.values()) {
+            if (q != p) {
+                list.add(q);
+            }
+        }
+        return list;
+    }
+
+    Participant byIdentity(String identity) {
+        for (Participant p : participants.values()) {
+            if (p.identity.equals(identity)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    void add(Participant p) {
+        participants.put(p.id, p);
+    }
+
+    void remove(Participant p) {
+        participants.remove(p.id, p);
+    }
+
+    int size() {
+        return participants.size();
+    }
+
+    boolean isEmpty() {
+        return participants.isEmpty();
+    }
+
+    void broadcast(Participant except, ObjectNode message) {
+        for (Participant q : participants.values()) {
+            if (q != except) {
+                q.connection.send(message);
+            }
+        }
+    }
+
+    /** Every other participant re-evaluates what it receives (tracks came or went). */
+    void refreshSubscriptions(Participant except) {
+        for (Participant q : others(except)) {
+            q.updateSubscriptions();
+        }
+    }
+}

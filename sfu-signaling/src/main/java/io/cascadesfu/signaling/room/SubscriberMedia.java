@@ -1,0 +1,98 @@
+package io.cascadesfu.signaling.room;
+
+import io.cascadesfu.core.media.ConsumerParams;
+import io.cascadesfu.core.media.TrackKind;
+import io.cascadesfu.signaling.sdp.CodecDescription;
+import io.cascadesfu.signaling.sdp.HeaderExtension;
+import io.cascadesfu.signaling.sdp.PublishedTrackInfo;
+import io.cascadesfu.signaling.sdp.SubscriberSlot;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * What the node negotiates on subscribe PCs. Payload types and header extension ids are fixed per
+ * codec and URI here, not copied from each publisher: with BUNDLE, one subscribe PC carries tracks of
+ * publishers that numbered them differently (Chromium and Firefox do), and each consumer rewrites to
+ * these values.
+ */
+final class SubscriberMedia {
+    static final String MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid";
+    static final String AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+    static final String VIDEO_ORIENTATION_URI = "urn:3gpp:video-orientation";
+    static final String ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+
+    /** Extensions the node accepts from publishers. */
+    static final Set<String> PUBLISHER_EXTENSIONS = Set.of(MID_URI, AUDIO_LEVEL_URI, VIDEO_ORIENTATION_URI);
+
+    /** Subscriber-side ids: the same URI has the same id in every m-section (RFC 8843 bundle rule). */
+    private static final Map<String, Integer> SUBSCRIBER_EXTENSION_IDS = Map.of(
+            AUDIO_LEVEL_URI, 1,
+            VIDEO_ORIENTATION_URI, 2);
+
+    private static final Map<String, Integer> PAYLOAD_TYPES = Map.of(
+            "opus", 111,
+            "vp8", 96,
+            "vp9", 98,
+            "h264", 102,
+            "av1", 45);
+
+    private SubscriberMedia() {
+    }
+
+    static int payloadType(CodecDescription codec) {
+        Integer pt = PAYLOAD_TYPES.get(codec.name().toLowerCase(Locale.ROOT));
+        return pt == null ? codec.payloadType() : pt;
+    }
+
+    static List<HeaderExtension> extensions(TrackKind kind) {
+        return kind == TrackKind.AUDIO
+                ? List.of(new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(AUDIO_LEVEL_URI), AUDIO_LEVEL_URI))
+                : List.of(new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(VIDEO_ORIENTATION_URI), VIDEO_ORIENTATION_URI));
+    }
+
+    /** The m-section description of one slot; {@code source == null} makes it inactive. */
+    static SubscriberSlot slot(String mid, TrackKind kind, PublishedTrackInfo source, String participantId,
+                               String trackId, long ssrc) {
+        CodecDescription codec;
+        if (source == null) {
+            codec = kind == TrackKind.AUDIO
+                    ? new CodecDescription(111, "opus", 48000, 2, "minptime=10;useinbandfec=1", List.of(), -1)
+                    : new CodecDescription(96, "VP8", 90000, 0, "", List.of("nack pli", "ccm fir"), -1);
+            return new SubscriberSlot(mid, kind.sdpName(), false, codec, extensions(kind), ssrc, "sfu", "-", "-");
+        }
+        CodecDescription c = source.codec();
+        List<String> feedback = kind == TrackKind.VIDEO ? List.of("nack pli", "ccm fir") : List.of();
+        codec = new CodecDescription(payloadType(c), c.name(), c.clockRate(), c.channels(), c.fmtp(), feedback, -1);
+        return new SubscriberSlot(mid, kind.sdpName(), true, codec, extensions(kind), ssrc, participantId,
+                participantId, trackId);
+    }
+
+    /** How a consumer rewrites the publisher's packets for this subscriber. */
+    static ConsumerParams consumerParams(TrackKind kind, PublishedTrackInfo source, long ssrc) {
+        byte[] ids = new byte[256];
+        for (HeaderExtension e : source.extensions()) {
+            Integer to = SUBSCRIBER_EXTENSION_IDS.get(e.uri());
+            if (to != null && e.id() > 0 && e.id() < 256) {
+                ids[e.id()] = (byte) (int) to;
+            }
+        }
+        return new ConsumerParams(ssrc, payloadType(source.codec()), ids);
+    }
+
+    /** A random SSRC not in {@code taken}. */
+    static long newSsrc(long[] taken) {
+        while (true) {
+            long ssrc = ThreadLocalRandom.current().nextLong(1, 0xFFFF_FFFFL);
+            boolean clash = false;
+            for (long t : taken) {
+                clash |= t == ssrc;
+            }
+            if (!clash) {
+                return ssrc;
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+package io.cascadesfu.signaling.ws;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cascadesfu.signaling.auth.AccessToken;
+import io.cascadesfu.signaling.auth.TokenException;
+import io.cascadesfu.signaling.auth.TokenService;
+import io.cascadesfu.signaling.room.ClientConnection;
+import io.cascadesfu.signaling.room.ParticipantHandle;
+import io.cascadesfu.signaling.room.RoomManager;
+import io.cascadesfu.signaling.room.SignalingException;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoop;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.TooLongFrameException;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One signaling socket (docs/PROTOCOL.md). JSON is parsed and the token verified on the socket's
+ * own I/O thread; everything that touches rooms or media is handed to the media loop as a task.
+ * Replies go back through {@link Channel#writeAndFlush}, which is safe from any thread.
+ */
+public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocketFrame> implements ClientConnection {
+    private static final Logger log = LoggerFactory.getLogger(SignalingHandler.class);
+    static final int PROTOCOL_VERSION = 1;
+    private static final Set<String> TYPES = Set.of("join", "publish_offer", "subscribe_answer", "mute", "ping", "leave");
+
+    private final ObjectMapper mapper;
+    private final TokenService tokens;
+    private final RoomManager rooms;
+    private final EventLoop mediaLoop;
+    private final int maxMessageBytes;
+    private volatile Channel channel;
+    /** Set on the media loop after a successful join; read there only. */
+    private ParticipantHandle participant;
+    /** Set on the I/O thread when a join was accepted for processing. */
+    private boolean joinRequested;
+
+    public SignalingHandler(ObjectMapper mapper, TokenService tokens, RoomManager rooms, EventLoop mediaLoop,
+                            int maxMessageBytes) {
+        this.mapper = mapper;
+        this.tokens = tokens;
+        this.rooms = rooms;
+        this.mediaLoop = mediaLoop;
+        this.maxMessageBytes = maxMessageBytes;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        channel = ctx.channel();
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame frame) {
+        if (!(frame instanceof TextWebSocketFrame text)) {
+            if (!(frame instanceof CloseWebSocketFrame)) {
+                send(error("bad_json", "only text frames carry JSON", null));
+            }
+            return;
+        }
+        if (text.content().readableBytes() > maxMessageBytes || !text.isFinalFragment()) {
+            closeWithError("message_too_large", "messages are limited to " + maxMessageBytes + " bytes");
+            return;
+        }
+        JsonNode node;
+        try {
+            node = mapper.readTree(text.text());
+        } catch (JsonProcessingException | RuntimeException e) {
+            send(error("bad_json", "not valid JSON", null));
+            return;
+        }
+        if (node == null || !node.isObject() || !node.path("type").isTextual()) {
+            send(error("bad_json", "expected a JSON object with a string \"type\"", null));
+            return;
+        }
+        String id = node.path("id").isTextual() ? node.path("id").asText() : null;
+        String type = node.get("type").asText();
+        if (!TYPES.contains(type)) {
+            send(error("unknown_type", "unknown message type \"" + type + "\"", id));
+            return;
+        }
+        switch (type) {
+            case "ping" -> send(reply("pong", id));
+            case "join" -> onJoin(node, id);
+            default -> {
+                if (!joinRequested) {
+                    send(error("not_joined", "send join first", id));
+                    return;
+                }
+                mediaLoop.execute(() -> onJoinedRequest(type, node, id));
+            }
+        }
+    }
+
+    private void onJoin(JsonNode node, String id) {
+        if (joinRequested) {
+            send(error("already_joined", "this socket already joined", id));
+            return;
+        }
+        if (node.path("protocol").asInt(-1) != PROTOCOL_VERSION) {
+            closeWithError("unsupported_protocol", "this node speaks protocol " + PROTOCOL_VERSION);
+            return;
+        }
+        AccessToken token;
+        try {
+            token = tokens.verify(node.path("token").isTextual() ? node.get("token").asText() : null);
+        } catch (TokenException e) {
+            log.info("join refused from {}: {}", remoteAddress(), e.getMessage());
+            closeWithError(e.code(), e.getMessage());
+            return;
+        }
+        joinRequested = true;
+        mediaLoop.execute(() -> {
+            if (!channel.isActive()) {
+                return;
+            }
+            try {
+                participant = rooms.join(token, this);
+            } catch (SignalingException e) {
+                closeWithError(e.code(), e.getMessage());
+            } catch (RuntimeException e) {
+                log.error("join failed", e);
+                closeWithError("internal", "join failed");
+            }
+        });
+    }
+
+    /** Media loop. */
+    private void onJoinedRequest(String type, JsonNode node, String id) {
+        ParticipantHandle p = participant;
+        if (p == null) {
+            return; // the join failed or the socket closed meanwhile
+        }
+        try {
+            switch (type) {
+                case "publish_offer" -> {
+                    ObjectNode answer = p.publishOffer(requireText(node, "sdp"));
+                    if (id != null) {
+                        answer.put("id", id);
+                    }
+                    send(answer);
+                }
+                case "subscribe_answer" -> {
+                    if (!node.path("version").canConvertToLong()) {
+                        throw new SignalingException("bad_request", "version must be a number");
+                    }
+                    p.subscribeAnswer(requireText(node, "sdp"), node.get("version").asLong());
+                }
+                case "mute" -> {
+                    if (!node.path("muted").isBoolean()) {
+                        throw new SignalingException("bad_request", "muted must be true or false");
+                    }
+                    p.mute(requireText(node, "trackId"), node.get("muted").asBoolean());
+                }
+                case "leave" -> {
+                    p.leave("left");
+                    participant = null;
+                    channel.close();
+                }
+                default -> throw new SignalingException("unknown_type", type);
+            }
+        } catch (SignalingException e) {
+            send(error(e.code(), e.getMessage(), id));
+        } catch (RuntimeException e) {
+            log.error("participant={} {} failed", p.participantId(), type, e);
+            send(error("internal", type + " failed", id));
+        }
+    }
+
+    private static String requireText(JsonNode node, String field) throws SignalingException {
+        JsonNode v = node.get(field);
+        if (v == null || !v.isTextual()) {
+            throw new SignalingException("bad_request", field + " must be a string");
+        }
+        return v.asText();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        mediaLoop.execute(() -> {
+            ParticipantHandle p = participant;
+            participant = null;
+            if (p != null) {
+                p.leave("signaling socket closed");
+            }
+        });
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof TooLongFrameException || cause instanceof CorruptedFrameException) {
+            closeWithError("message_too_large", "frame refused: " + cause.getMessage());
+            return;
+        }
+        log.debug("signaling socket error from {}", remoteAddress(), cause);
+        ctx.close();
+    }
+
+    private ObjectNode reply(String type, String id) {
+        ObjectNode n = mapper.createObjectNode();
+        n.put("type", type);
+        if (id != null) {
+            n.put("id", id);
+        }
+        return n;
+    }
+
+    private ObjectNode error(String code, String message, String id) {
+        ObjectNode n = reply("error", id);
+        n.put("code", code);
+        n.put("message", message);
+        return n;
+    }
+
+    @Override
+    public void send(ObjectNode message) {
+        Channel ch = channel;
+        if (ch == null || !ch.isActive()) {
+            return;
+        }
+        try {
+            ch.writeAndFlush(new TextWebSocketFrame(mapper.writeValueAsString(message)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void closeWithError(String code, String message) {
+        Channel ch = channel;
+        if (ch == null || !ch.isActive()) {
+            return;
+        }
+        try {
+            ch.write(new TextWebSocketFrame(mapper.writeValueAsString(error(code, message, null))));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        ch.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.POLICY_VIOLATION, code))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public String remoteAddress() {
+        Channel ch = channel;
+        return ch == null ? "?" : String.valueOf(ch.remoteAddress());
+    }
+}

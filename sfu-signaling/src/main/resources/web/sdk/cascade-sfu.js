@@ -1,0 +1,555 @@
+// cascade-sfu.js: browser client for a Cascade SFU node (signaling protocol version 1, docs/PROTOCOL.md).
+//
+// One Room is one participant in one room: a WebSocket to the node, a publish PeerConnection offered
+// by this client (sendonly), and a subscribe PeerConnection offered by the node. ES module, no dependencies.
+// The API and events are documented in docs/CLIENT.md.
+
+const PROTOCOL_VERSION = 1;
+const PING_INTERVAL_MS = 10_000;
+// The node closes a socket silent for 30 s; if we hear nothing for as long, the link is dead.
+const SILENCE_TIMEOUT_MS = 30_000;
+const ICE_GATHERING_TIMEOUT_MS = 2_000;
+const RECONNECT_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 10_000];
+// Errors after which joining again with the same token cannot succeed.
+const FATAL_ERRORS = new Set(['replaced', 'invalid_token', 'token_expired', 'unsupported_protocol']);
+
+const PC_CONFIG = Object.freeze({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] });
+
+/** Error carrying the protocol's error `code`. */
+export class SfuError extends Error {
+  constructor(code, message) {
+    super(message || code);
+    this.name = 'SfuError';
+    this.code = code;
+  }
+}
+
+/** Minimal event emitter: on/off/once/emit. A throwing listener does not stop the others. */
+class Emitter {
+  #listeners = new Map();
+
+  on(event, fn) {
+    if (!this.#listeners.has(event)) this.#listeners.set(event, new Set());
+    this.#listeners.get(event).add(fn);
+    return this;
+  }
+
+  off(event, fn) {
+    this.#listeners.get(event)?.delete(fn);
+    return this;
+  }
+
+  once(event, fn) {
+    const wrapper = (...args) => { this.off(event, wrapper); fn(...args); };
+    return this.on(event, wrapper);
+  }
+
+  emit(event, ...args) {
+    for (const fn of [...(this.#listeners.get(event) ?? [])]) {
+      try {
+        fn(...args);
+      } catch (e) {
+        console.error(`cascade-sfu: listener for '${event}' threw`, e);
+      }
+    }
+  }
+}
+
+function defaultUrl() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws`;
+}
+
+/** Resolves once ICE gathering is complete, or after timeoutMs (the node is ICE-lite and does not need our candidates). */
+function iceGatheringDone(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function check() { if (pc.iceGatheringState === 'complete') done(); }
+    function done() {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    }
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A participant's session in one room.
+ *
+ * Lifecycle: new Room() -> connect(token) -> publish() (optional) -> leave().
+ * With `reconnect` on, an unexpected loss of the socket (or of a PeerConnection) starts a new session with
+ * the same token: remote participants are reported as left, then joined again from the new `joined`
+ * message, and the local tracks are published again.
+ */
+export class Room extends Emitter {
+  /**
+   * @param {object} [options]
+   * @param {string} [options.url] WebSocket URL of the node; default ws(s)://<page host>/ws
+   * @param {boolean} [options.reconnect=true] rejoin automatically after an unexpected disconnect
+   */
+  constructor(options = {}) {
+    super();
+    this.url = options.url || defaultUrl();
+    this.reconnect = options.reconnect !== false;
+
+    /** @type {'disconnected'|'connecting'|'connected'|'reconnecting'} */
+    this.state = 'disconnected';
+    this.participantId = null;
+    this.identity = null;
+    this.roomName = null;
+    this.grants = null;
+    /** participantId -> {participantId, identity, name, tracks} (everyone but us) */
+    this.participants = new Map();
+    /** mid of the subscribe PC -> {mid, participantId, trackId, kind, track, stream} for every active section */
+    this.remoteTracks = new Map();
+    /** The MediaStream returned by publish(), or null. */
+    this.localStream = null;
+    /** Our published tracks as the node acknowledged them: [{trackId, kind, mid, ...}] */
+    this.localTracks = [];
+
+    // Raw PeerConnections, exposed for tests and statistics.
+    this._publisher = null;
+    this._subscriber = null;
+    this._ws = null;
+
+    this._token = null;
+    this._requestSeq = 0;
+    this._pending = new Map(); // request id -> {resolve, reject}
+    this._publishOptions = null; // what publish() was asked for, to republish after a reconnect
+    this._mutedKinds = { audio: false, video: false };
+    this._subscribeQueue = Promise.resolve();
+    this._participantStreams = new Map(); // participantId -> MediaStream of its subscribed tracks
+    this._pingTimer = null;
+    this._lastHeardMs = 0;
+    this._reconnectAttempt = 0;
+    this._reconnectTimer = null;
+    this._closedByUser = false;
+    this._session = 0; // bumped on every (re)connect; callbacks of older sessions are ignored
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Public API
+
+  /**
+   * Joins the room with a JWT.
+   * @returns {Promise<{participantId: string, participants: object[]}>}
+   */
+  async connect(token) {
+    if (this.state === 'connected' || this.state === 'connecting') {
+      throw new SfuError('already_joined', 'connect() called twice');
+    }
+    this._token = token;
+    this._closedByUser = false;
+    this._reconnectAttempt = 0;
+    this._setState('connecting');
+    try {
+      return await this._openSession();
+    } catch (e) {
+      this._teardownSession();
+      this._setState('disconnected');
+      throw e;
+    }
+  }
+
+  /**
+   * Captures media with getUserMedia (or takes `options.stream`) and publishes it on the publish PC.
+   * @param {object} [options] {audio, video} as for getUserMedia (`video: {width, height}` are ideal values),
+   *   or {stream: MediaStream}; `videoEncodings` is passed to addTransceiver as sendEncodings (simulcast).
+   * @returns {Promise<MediaStream>} the local stream
+   */
+  async publish(options = { audio: true, video: true }) {
+    if (this.state !== 'connected') throw new SfuError('not_joined', 'publish() before connect()');
+    if (this._publisher) throw new SfuError('already_published', 'publish() called twice');
+    let stream = options.stream;
+    if (!stream) {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: options.audio ?? true,
+        video: options.video ?? true,
+      });
+    }
+    this.localStream = stream;
+    this._publishOptions = { videoEncodings: options.videoEncodings };
+    for (const track of stream.getTracks()) {
+      if (this._mutedKinds[track.kind]) track.enabled = false;
+    }
+    await this._publishTracks(this._session);
+    return stream;
+  }
+
+  /** Mutes or unmutes our audio or video: disables the local track and tells the node. */
+  setMuted(kind, muted) {
+    if (kind !== 'audio' && kind !== 'video') throw new TypeError(`kind must be 'audio' or 'video', not ${kind}`);
+    this._mutedKinds[kind] = !!muted;
+    for (const track of this.localStream?.getTracks() ?? []) {
+      if (track.kind === kind) track.enabled = !muted;
+    }
+    for (const t of this.localTracks) {
+      if (t.kind === kind) this._send({ type: 'mute', trackId: t.trackId, muted: !!muted });
+    }
+  }
+
+  /** Whether our audio or video is muted. */
+  isMuted(kind) {
+    return !!this._mutedKinds[kind];
+  }
+
+  /** Leaves the room, closes both PeerConnections and stops the local tracks. */
+  async leave() {
+    this._closedByUser = true;
+    clearTimeout(this._reconnectTimer);
+    this._send({ type: 'leave' });
+    this._teardownSession();
+    this._forgetRemoteState();
+    for (const track of this.localStream?.getTracks() ?? []) track.stop();
+    this.localStream = null;
+    this._publishOptions = null;
+    this._setState('disconnected');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Session: socket, join, publish
+
+  /** Opens a socket, joins, and (after a reconnect) republishes. Rejects if any step fails. */
+  async _openSession() {
+    const session = ++this._session;
+    const ws = new WebSocket(this.url);
+    this._ws = ws;
+
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = () => reject(new SfuError('connection_failed', `cannot open ${this.url}`));
+      ws.onclose = () => reject(new SfuError('connection_failed', `cannot open ${this.url}`));
+    });
+    ws.onmessage = (ev) => this._onSocketMessage(session, ev);
+    ws.onclose = (ev) => this._onSocketClose(session, ev);
+    ws.onerror = () => {}; // a close event follows
+
+    this._lastHeardMs = Date.now();
+    this._pingTimer = setInterval(() => this._keepAlive(session), PING_INTERVAL_MS);
+
+    const joined = await this._request({ type: 'join', token: this._token, protocol: PROTOCOL_VERSION });
+    if (session !== this._session) throw new SfuError('aborted', 'session replaced');
+    this.participantId = joined.participantId;
+    this.identity = joined.identity;
+    this.roomName = joined.room;
+    this.grants = joined.grants;
+    for (const p of joined.participants ?? []) this._addParticipant(p);
+    this._reconnectAttempt = 0;
+    this._setState('connected');
+
+    if (this.localStream && this._publishOptions) {
+      // Reconnect: the same local tracks go out on a new publish PC.
+      this._publishTracks(session).catch((e) => this._fail(session, 'publish_failed', e));
+    }
+    return { participantId: this.participantId, participants: [...this.participants.values()] };
+  }
+
+  async _publishTracks(session) {
+    const pc = new RTCPeerConnection(PC_CONFIG);
+    this._publisher = pc;
+    this._watchPeerConnection(session, pc, 'publish');
+    for (const track of this.localStream.getTracks()) {
+      const init = { direction: 'sendonly', streams: [this.localStream] };
+      if (track.kind === 'video' && this._publishOptions.videoEncodings) {
+        init.sendEncodings = this._publishOptions.videoEncodings;
+      }
+      pc.addTransceiver(track, init);
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    await iceGatheringDone(pc);
+    const answer = await this._request({ type: 'publish_offer', sdp: pc.localDescription.sdp });
+    if (session !== this._session) return;
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    this.localTracks = answer.tracks ?? [];
+    // Tell the node about mutes made before the tracks had ids (or carried over from the last session).
+    for (const t of this.localTracks) {
+      if (this._mutedKinds[t.kind]) this._send({ type: 'mute', trackId: t.trackId, muted: true });
+    }
+  }
+
+  _watchPeerConnection(session, pc, role) {
+    pc.addEventListener('connectionstatechange', () => {
+      if (session !== this._session || pc.connectionState !== 'failed') return;
+      this._fail(session, 'media_failed', new Error(`${role} PeerConnection failed`));
+    });
+  }
+
+  /** Reports an error; with reconnect on, a broken session is started over. */
+  _fail(session, code, error) {
+    if (session !== this._session) return;
+    this.emit('error', { code, message: error?.message ?? String(error) });
+    if (this.reconnect && !this._closedByUser && this.state === 'connected') {
+      this._ws?.close(4000, code);
+      this._onSocketClose(session, { code: 4000, reason: code });
+    }
+  }
+
+  _request(msg) {
+    const id = `r${++this._requestSeq}`;
+    return new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject, type: msg.type });
+      if (!this._send({ ...msg, id })) {
+        this._pending.delete(id);
+        reject(new SfuError('not_connected', 'socket is not open'));
+      }
+    });
+  }
+
+  _send(msg) {
+    if (!this._ws || this._ws.readyState !== WebSocket.OPEN) return false;
+    this._ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  _keepAlive(session) {
+    if (session !== this._session) return;
+    if (Date.now() - this._lastHeardMs > SILENCE_TIMEOUT_MS) {
+      this._ws?.close(4001, 'silence');
+      return;
+    }
+    this._send({ type: 'ping' });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Incoming messages
+
+  _onSocketMessage(session, ev) {
+    if (session !== this._session) return;
+    this._lastHeardMs = Date.now();
+    let msg;
+    try {
+      msg = JSON.parse(ev.data);
+    } catch {
+      console.warn('cascade-sfu: ignoring a frame that is not JSON');
+      return;
+    }
+    switch (msg.type) {
+      case 'joined': return this._resolveRequest(msg, 'join');
+      case 'publish_answer': return this._resolveRequest(msg, 'publish_offer');
+      case 'subscribe_offer':
+        this._subscribeQueue = this._subscribeQueue
+          .then(() => this._onSubscribeOffer(session, msg))
+          .catch((e) => this._fail(session, 'subscribe_failed', e));
+        return;
+      case 'participant_joined': return this._addParticipant(msg.participant);
+      case 'participant_left': return this._removeParticipant(msg.participantId);
+      case 'track_published': return this._onTrackPublished(msg);
+      case 'track_unpublished': return this._onTrackUnpublished(msg);
+      case 'track_muted': return this._onTrackMuted(msg);
+      case 'error': return this._onError(msg);
+      case 'pong': return;
+      default: console.debug('cascade-sfu: ignoring message', msg.type);
+    }
+  }
+
+  _resolveRequest(msg, requestType) {
+    let entry = msg.id != null ? this._pending.get(msg.id) : undefined;
+    let id = msg.id;
+    if (!entry) {
+      // A node that does not echo ids: answer the oldest request of that type.
+      for (const [k, v] of this._pending) {
+        if (v.type === requestType) { entry = v; id = k; break; }
+      }
+    }
+    if (!entry) return;
+    this._pending.delete(id);
+    entry.resolve(msg);
+  }
+
+  _onError(msg) {
+    const error = new SfuError(msg.code, msg.message);
+    const entry = msg.id != null ? this._pending.get(msg.id) : undefined;
+    if (entry) {
+      this._pending.delete(msg.id);
+      entry.reject(error);
+    } else if (FATAL_ERRORS.has(msg.code)) {
+      // Fatal errors end the session: fail whatever is still waiting.
+      for (const [, v] of this._pending) v.reject(error);
+      this._pending.clear();
+    }
+    if (FATAL_ERRORS.has(msg.code)) this._closedByUser = true; // no reconnect can help
+    this.emit('error', { code: msg.code, message: msg.message ?? msg.code });
+  }
+
+  _onSocketClose(session, ev) {
+    if (session !== this._session) return;
+    this._session++; // ignore anything that still arrives for the old session
+    const error = new SfuError('connection_closed', `socket closed (${ev?.code ?? ''} ${ev?.reason ?? ''})`.trim());
+    for (const [, v] of this._pending) v.reject(error);
+    this._pending.clear();
+    this._teardownSession();
+    this._forgetRemoteState();
+    // While connecting or reconnecting, the failing _openSession() call handles the loss.
+    if (this.state !== 'connected') return;
+    if (this.reconnect && !this._closedByUser) {
+      this._scheduleReconnect();
+    } else {
+      this._setState('disconnected');
+    }
+  }
+
+  _scheduleReconnect() {
+    this._setState('reconnecting');
+    const delayMs = RECONNECT_DELAYS_MS[Math.min(this._reconnectAttempt, RECONNECT_DELAYS_MS.length - 1)];
+    this._reconnectAttempt++;
+    clearTimeout(this._reconnectTimer);
+    this._reconnectTimer = setTimeout(async () => {
+      if (this._closedByUser) return;
+      try {
+        await this._openSession();
+      } catch (e) {
+        this._teardownSession();
+        if (this._closedByUser || (e instanceof SfuError && FATAL_ERRORS.has(e.code))) {
+          this._setState('disconnected');
+        } else {
+          this._scheduleReconnect();
+        }
+      }
+    }, delayMs);
+  }
+
+  /** Closes the socket and both PeerConnections of the current session. Local tracks are kept. */
+  _teardownSession() {
+    clearInterval(this._pingTimer);
+    this._pingTimer = null;
+    if (this._ws) {
+      this._ws.onclose = null;
+      this._ws.onmessage = null;
+      if (this._ws.readyState === WebSocket.OPEN || this._ws.readyState === WebSocket.CONNECTING) this._ws.close(1000);
+      this._ws = null;
+    }
+    this._publisher?.close();
+    this._publisher = null;
+    this._subscriber?.close();
+    this._subscriber = null;
+    this._subscribeQueue = Promise.resolve();
+    this.localTracks = [];
+  }
+
+  /** Reports every remote track as unsubscribed and every participant as left. */
+  _forgetRemoteState() {
+    for (const mid of [...this.remoteTracks.keys()]) this._unsubscribeMid(mid);
+    for (const id of [...this.participants.keys()]) this._removeParticipant(id);
+    this.participantId = null;
+  }
+
+  _setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('connectionStateChanged', state);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Participants and tracks
+
+  _addParticipant(p) {
+    if (!p?.participantId || p.participantId === this.participantId) return;
+    const known = this.participants.get(p.participantId);
+    const participant = {
+      participantId: p.participantId,
+      identity: p.identity,
+      name: p.name || p.identity,
+      tracks: [...(p.tracks ?? [])],
+    };
+    this.participants.set(p.participantId, participant);
+    if (!known) this.emit('participantJoined', participant);
+  }
+
+  _removeParticipant(participantId) {
+    // Its tracks end now; the next subscribe_offer marks their sections inactive.
+    for (const [mid, t] of [...this.remoteTracks]) {
+      if (t.participantId === participantId) this._unsubscribeMid(mid);
+    }
+    this._participantStreams.delete(participantId);
+    if (this.participants.delete(participantId)) this.emit('participantLeft', participantId);
+  }
+
+  _onTrackPublished({ participantId, track }) {
+    const p = this.participants.get(participantId);
+    if (!p || !track) return;
+    p.tracks = p.tracks.filter((t) => t.trackId !== track.trackId).concat([track]);
+  }
+
+  _onTrackUnpublished({ participantId, trackId }) {
+    const p = this.participants.get(participantId);
+    if (p) p.tracks = p.tracks.filter((t) => t.trackId !== trackId);
+  }
+
+  _onTrackMuted({ participantId, trackId, muted }) {
+    const p = this.participants.get(participantId);
+    const t = p?.tracks.find((x) => x.trackId === trackId);
+    if (t) t.muted = muted;
+    this.emit('trackMuted', { participantId, trackId, muted });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Subscribe PC: offered by the node
+
+  async _onSubscribeOffer(session, msg) {
+    if (session !== this._session) return;
+    if (!this._subscriber) {
+      this._subscriber = new RTCPeerConnection(PC_CONFIG);
+      this._watchPeerConnection(session, this._subscriber, 'subscribe');
+    }
+    const pc = this._subscriber;
+    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    if (session !== this._session) return;
+
+    // Map sections to tracks by mid; the node's list names every active section.
+    const wanted = new Map();
+    for (const t of msg.tracks ?? []) wanted.set(String(t.mid), t);
+    for (const [mid, current] of [...this.remoteTracks]) {
+      const next = wanted.get(mid);
+      if (!next || next.trackId !== current.trackId || next.participantId !== current.participantId) {
+        this._unsubscribeMid(mid);
+      }
+    }
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (session !== this._session) return;
+    for (const [mid, t] of wanted) {
+      if (this.remoteTracks.has(mid)) continue;
+      const transceiver = pc.getTransceivers().find((x) => x.mid === mid);
+      if (!transceiver) {
+        console.warn(`cascade-sfu: subscribe_offer names mid ${mid} that is not in its SDP`);
+        continue;
+      }
+      this._subscribeMid(mid, t, transceiver.receiver.track);
+    }
+    await iceGatheringDone(pc);
+    if (session !== this._session) return;
+    this._send({ type: 'subscribe_answer', sdp: pc.localDescription.sdp, version: msg.version });
+  }
+
+  _subscribeMid(mid, { participantId, trackId, kind }, track) {
+    if (!this.participants.has(participantId)) {
+      // The node announced the track before the participant: keep a placeholder.
+      this._addParticipant({ participantId, identity: participantId, tracks: [] });
+    }
+    let stream = this._participantStreams.get(participantId);
+    if (!stream) {
+      stream = new MediaStream();
+      this._participantStreams.set(participantId, stream);
+    }
+    stream.addTrack(track);
+    const entry = { mid, participantId, trackId, kind: kind || track.kind, track, stream };
+    this.remoteTracks.set(mid, entry);
+    this.emit('trackSubscribed', { participantId, trackId, kind: entry.kind, track, stream });
+  }
+
+  _unsubscribeMid(mid) {
+    const entry = this.remoteTracks.get(mid);
+    if (!entry) return;
+    this.remoteTracks.delete(mid);
+    entry.stream.removeTrack(entry.track);
+    this.emit('trackUnsubscribed', { participantId: entry.participantId, trackId: entry.trackId, kind: entry.kind });
+  }
+}
+
+export default Room;
