@@ -144,6 +144,8 @@ export class Room extends Emitter {
     if (this.state === 'connected' || this.state === 'connecting') {
       throw new SfuError('already_joined', 'connect() called twice');
     }
+    clearTimeout(this._reconnectTimer); // an explicit connect() supersedes a pending reconnect
+    this._teardownSession();
     this._token = token;
     this._closedByUser = false;
     this._reconnectAttempt = 0;

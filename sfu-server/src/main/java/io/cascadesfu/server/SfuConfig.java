@@ -85,8 +85,11 @@ public final class SfuConfig {
             } catch (UnrecognizedPropertyException e) {
                 throw new ConfigException(file + ": unknown setting \"" + e.getPropertyName() + "\" at "
                         + e.getPathReference());
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new ConfigException(file + ": " + e.getOriginalMessage()
+                        + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
             } catch (IOException e) {
-                throw new ConfigException(file + ": " + e.getOriginalMessage(e));
+                throw new ConfigException(file + ": " + e.getMessage());
             }
         }
         c.applyEnvironment(env);

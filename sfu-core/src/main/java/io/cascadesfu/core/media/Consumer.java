@@ -29,8 +29,8 @@ public final class Consumer {
     private final int clockRate;
     private boolean waitingForKeyframe;
     private boolean closed;
-    /** Last input RTP timestamp forwarded, to derive the output timestamp offset for reports. */
-    private long lastInTimestamp;
+    /** Output minus input RTP timestamp of the last packet forwarded, for sender reports. */
+    private long timestampOffset;
     private boolean forwardedAny;
 
     Consumer(String id, Producer producer, MediaPeer subscriber, ConsumerParams params) {
@@ -91,7 +91,7 @@ public final class Consumer {
         }
         RtpPacket.setPayloadType(out, params.payloadType());
         RtpPacket.rewriteExtensionIds(out, extensionIds);
-        lastInTimestamp = inTimestamp;
+        timestampOffset = RtpPacket.timestamp(out) - inTimestamp;
         forwardedAny = true;
         int payloadOffset = RtpPacket.validate(out);
         sendStats.onPacketSent(payloadOffset < 0 ? 0 : RtpPacket.payloadLength(out, payloadOffset),
@@ -125,9 +125,8 @@ public final class Consumer {
         }
         long sinceSrNs = nowNs - producer.senderReportArrivalNs();
         long inRtpNow = producer.senderReportRtpTimestamp() + sinceSrNs * clockRate / 1_000_000_000L;
-        long offset = rewriter.lastOutTimestamp() - lastInTimestamp;
-        long outRtpNow = (inRtpNow + offset) & 0xFFFF_FFFFL;
-        long ntpNow = producer.senderReportNtp() + NtpTime.durationFromNanos(sinceSrNs);
+        long outRtpNow = (inRtpNow + timestampOffset) & 0xFFFF_FFFFL;
+        long ntpNow = NtpTime.fromUnixNanos(NtpTime.toUnixNanos(producer.senderReportNtp()) + sinceSrNs);
         RtcpWriter.writeSenderReport(out, params.ssrc(), ntpNow, outRtpNow, sendStats.packetCount(),
                 sendStats.octetCount());
         return true;

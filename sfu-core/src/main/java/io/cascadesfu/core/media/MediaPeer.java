@@ -156,7 +156,7 @@ public final class MediaPeer implements TransportListener {
             if (at < 0) {
                 continue;
             }
-            int len = RtpPacket.extensionLength(packet, extId);
+            int len = RtpPacket.extensionLength(packet, at);
             String mid = packet.toString(packet.readerIndex() + at, len, StandardCharsets.US_ASCII);
             Producer named = producersByMid.get(mid);
             if (named != null && named.ssrc() < 0) {
@@ -234,17 +234,16 @@ public final class MediaPeer implements TransportListener {
         for (int from = 0; from < producers.size(); from += MAX_REPORT_BLOCKS) {
             int to = Math.min(producers.size(), from + MAX_REPORT_BLOCKS);
             ByteBuf out = allocRtcp();
-            int start = out.writerIndex();
-            RtcpWriter.writeReceiverReportHeader(out, rtcpSsrc);
+            int start = RtcpWriter.writeReceiverReport(out, rtcpSsrc);
             int count = 0;
             for (int i = from; i < to; i++) {
                 Producer p = producers.get(i);
-                if (p.ssrc() >= 0 && p.receiveStats().hasPackets()) {
+                if (p.ssrc() >= 0 && p.receiveStats().hasReceived()) {
                     p.receiveStats().writeReportBlock(out, p.ssrc(), nowNs);
                     count++;
                 }
             }
-            RtcpWriter.finishReceiverReport(out, start, count);
+            RtcpWriter.finishReport(out, start, count);
             RtcpWriter.writeSdesCname(out, rtcpSsrc, cname);
             transport.sendRtcp(out);
             sent = true;

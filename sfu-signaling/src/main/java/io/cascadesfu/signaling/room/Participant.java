@@ -349,6 +349,10 @@ final class Participant implements PeerListener {
             throw new SignalingException("bad_request", "no subscribe offer with version " + version + " is pending");
         }
         SessionDescription answer = parse(sdp);
+        if (!"active".equals(answer.setup())) {
+            // The node is always the DTLS server; an answer of passive would make both sides wait.
+            throw new SignalingException("bad_sdp", "the subscribe answer must say a=setup:active");
+        }
         subscribeTransport.setRemoteParameters(answer.iceUfrag(), answer.icePwd(), answer.fingerprintAlgorithm(),
                 answer.fingerprint());
         Map<String, MediaSection> byMid = new HashMap<>();

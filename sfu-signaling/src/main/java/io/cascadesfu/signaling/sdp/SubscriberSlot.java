@@ -1,0 +1,32 @@
+package io.cascadesfu.signaling.sdp;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One m-section of a subscribe PC. Slots are never removed: when the forwarded track goes away the slot becomes
+ * inactive and may later be reused for another track of the same kind, so m-line order is stable.
+ *
+ * @param mid        a=mid, unique within the PC
+ * @param kind       {@code audio} or {@code video}
+ * @param active     true: a=sendonly with msid/ssrc; false: a=inactive, no msid/ssrc
+ * @param codec      codec sent in this slot; its rtx payload type, if not -1, is offered as rtx with apt
+ * @param extensions header extensions the server writes
+ * @param ssrc       SSRC the server sends with (ignored when inactive)
+ * @param cname      RTCP CNAME announced for {@link #ssrc}
+ * @param streamId   MediaStream id the browser groups the track into
+ * @param trackId    track id
+ */
+public record SubscriberSlot(String mid, String kind, boolean active, CodecDescription codec,
+        List<HeaderExtension> extensions, long ssrc, String cname, String streamId, String trackId) {
+
+    public SubscriberSlot {
+        Objects.requireNonNull(mid, "mid");
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(codec, "codec");
+        Objects.requireNonNull(cname, "cname");
+        Objects.requireNonNull(streamId, "streamId");
+        Objects.requireNonNull(trackId, "trackId");
+        extensions = List.copyOf(extensions);
+    }
+}
