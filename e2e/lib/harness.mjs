@@ -4,7 +4,6 @@
 // Environment:
 //   SFU_JAR        path of the server jar (default <repo>/sfu-server/target/sfu-server.jar)
 //   CHROMIUM       Chromium binary (default /usr/lib/chromium/chromium)
-//   SFU_MOCK=1     run against e2e/mock/mock-node.mjs instead of the Java server (tests the client side only)
 //   Server logs go to e2e/logs/; a failing test prints the tail of its file.
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -93,24 +92,18 @@ export async function freePorts() {
 // ---------------------------------------------------------------------------------------------
 // Server
 
-/** Starts the server (or the mock) and waits for /health. Returns {baseUrl, httpPort, mediaPort, logFile, stop, logTail}. */
+/** Starts the server and waits for /health. Returns {baseUrl, httpPort, mediaPort, logFile, stop, logTail}. */
 export async function startServer({ name }) {
   const ports = await freePorts();
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   const logFd = fs.openSync(logFile, 'a');
 
-  let command;
-  let args;
-  if (process.env.SFU_MOCK === '1') {
-    command = process.execPath;
-    args = [path.join(E2E_DIR, 'mock', 'mock-node.mjs')];
-  } else {
-    const jar = path.resolve(REPO_DIR, process.env.SFU_JAR || 'sfu-server/target/sfu-server.jar');
-    if (!fs.existsSync(jar)) throw new Error(`server jar not found: ${jar} (build it, or set SFU_JAR)`);
-    command = 'java';
-    args = ['-jar', jar];
-  }
+  const jar = path.resolve(REPO_DIR, process.env.SFU_JAR || 'sfu-server/target/sfu-server.jar');
+  if (!fs.existsSync(jar)) throw new Error(`server jar not found: ${jar} (build it, or set SFU_JAR)`);
+  const command = 'java';
+  // The node runs with Netty's leak detector at paranoid; stop() fails the test on a leak report.
+  const args = ['-Dio.netty.leakDetection.level=paranoid', '-jar', jar];
   const proc = spawn(command, args, {
     cwd: REPO_DIR,
     env: {
@@ -139,12 +132,17 @@ export async function startServer({ name }) {
     proc,
     logTail: (lines = 80) => tail(logFile, lines),
     async stop() {
-      if (exited) return;
-      killGroup(proc.pid, 'SIGTERM');
-      const stopped = await Promise.race([exitPromise.then(() => true), sleep(5_000).then(() => false)]);
-      if (!stopped) {
-        killGroup(proc.pid, 'SIGKILL');
-        await Promise.race([exitPromise, sleep(2_000)]);
+      if (!exited) {
+        killGroup(proc.pid, 'SIGTERM');
+        const stopped = await Promise.race([exitPromise.then(() => true), sleep(5_000).then(() => false)]);
+        if (!stopped) {
+          killGroup(proc.pid, 'SIGKILL');
+          await Promise.race([exitPromise, sleep(2_000)]);
+        }
+      }
+      const log = fs.readFileSync(logFile, 'utf8');
+      if (log.includes('LEAK:')) {
+        throw new Error(`the node reported a Netty buffer leak; log ${logFile}:\n${server.logTail(200)}`);
       }
     },
   };

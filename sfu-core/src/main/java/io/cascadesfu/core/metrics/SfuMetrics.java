@@ -27,10 +27,10 @@ public final class SfuMetrics {
             String tag = kind.name().toLowerCase(java.util.Locale.ROOT);
             packetsIn[kind.ordinal()] = Counter.builder("sfu.packets.in").description("Datagrams received on the media port")
                     .tag("kind", tag).register(registry);
-            bytesIn[kind.ordinal()] = Counter.builder("sfu.bytes.in").baseUnit("bytes").tag("kind", tag).register(registry);
+            bytesIn[kind.ordinal()] = Counter.builder("sfu.bytes.in").tag("kind", tag).register(registry);
             packetsOut[kind.ordinal()] = Counter.builder("sfu.packets.out").description("Datagrams sent from the media port")
                     .tag("kind", tag).register(registry);
-            bytesOut[kind.ordinal()] = Counter.builder("sfu.bytes.out").baseUnit("bytes").tag("kind", tag).register(registry);
+            bytesOut[kind.ordinal()] = Counter.builder("sfu.bytes.out").tag("kind", tag).register(registry);
         }
         for (DropReason reason : DropReason.values()) {
             dropped[reason.ordinal()] = Counter.builder("sfu.packets.dropped").description("Packets dropped, by reason")
