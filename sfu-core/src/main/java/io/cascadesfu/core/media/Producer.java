@@ -29,7 +29,6 @@ public final class Producer {
     private final List<Consumer> consumers = new ArrayList<>();
     private long ssrc;
     private long lastKeyframeRequestNs = Long.MIN_VALUE / 2;
-    private int firSequence;
     private boolean closed;
 
     // The publisher's last sender report: its NTP/RTP clock pair, for the subscribers' reports.
@@ -136,7 +135,7 @@ public final class Producer {
 
     /** Asks the publisher for a keyframe (PLI, and FIR for old clients), rate limited. */
     public void requestKeyframe(long nowNs) {
-        if (closed || params.kind() != TrackKind.VIDEO || ssrc < 0
+        if (closed || params.kind() != TrackKind.VIDEO || ssrc < 0 || !publisher.transport().isConnected()
                 || nowNs - lastKeyframeRequestNs < KEYFRAME_REQUEST_INTERVAL_NS) {
             return;
         }

@@ -1,0 +1,343 @@
+package io.cascadesfu.core.client;
+
+import io.cascadesfu.core.dtls.DtlsCertificate;
+import io.cascadesfu.core.dtls.DtlsClientSession;
+import io.cascadesfu.core.dtls.DtlsListener;
+import io.cascadesfu.core.dtls.SrtpKeys;
+import io.cascadesfu.core.edge.PacketKind;
+import io.cascadesfu.core.ice.IceCredentials;
+import io.cascadesfu.core.rtcp.RtcpPacket;
+import io.cascadesfu.core.srtp.SrtpResult;
+import io.cascadesfu.core.srtp.SrtpSession;
+import io.cascadesfu.core.stun.Stun;
+import io.cascadesfu.core.stun.StunMessage;
+import io.cascadesfu.core.stun.StunParseResult;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The client side of a WebRTC transport to an ICE-lite node: ICE controlling agent (Binding requests
+ * with USE-CANDIDATE, then consent checks), DTLS client, SRTP. It is what a browser does, without the
+ * browser: the load tool's simulated participants and the integration tests use it, and a node
+ * dialing a peer node will use it for the cascade.
+ *
+ * <p>Lifecycle: construct (local ICE credentials and certificate are known at once, for the SDP),
+ * {@link #connect} with the remote parameters from the answer, {@link #close}.
+ *
+ * <p>Threading: all state lives on the event loop of the client's own UDP channel. {@code send*}
+ * may be called from any thread (they hop onto the loop). Received packets are handed to the
+ * {@link Listener} on that loop and are borrowed for the call.
+ */
+public final class RtcClient implements AutoCloseable {
+
+    /** What the client hands back. Called on the client's event loop. */
+    public interface Listener {
+        default void onConnected(RtcClient client) {
+        }
+
+        /** Decrypted RTP, borrowed. */
+        default void onRtp(RtcClient client, ByteBuf packet, long nowNs) {
+        }
+
+        /** Decrypted RTCP compound, borrowed. */
+        default void onRtcp(RtcClient client, ByteBuf packet, long nowNs) {
+        }
+
+        default void onFailed(RtcClient client, String reason) {
+        }
+    }
+
+    /** Remote parameters from the node's SDP. */
+    public record Remote(InetSocketAddress address, String iceUfrag, String icePwd, String fingerprintAlgorithm,
+                         String fingerprint) {
+    }
+
+    static final long CHECK_INTERVAL_MS = 100;
+    static final long DEFAULT_CONSENT_INTERVAL_MS = 5000;
+
+    private final EventLoopGroup group;
+    private final Class<? extends DatagramChannel> channelType;
+    private final InetSocketAddress bindAddress;
+    private final DtlsCertificate certificate;
+    private final Executor dtlsExecutor;
+    private final Listener listener;
+    private final IceCredentials local = IceCredentials.random();
+    private final long tieBreaker = ThreadLocalRandom.current().nextLong();
+    private final StunMessage stun = new StunMessage();
+    private final CompletableFuture<RtcClient> connected = new CompletableFuture<>();
+    private final AtomicLong srtpFailures = new AtomicLong();
+
+    private volatile Channel channel;
+    private Remote remote;
+    private byte[] remoteKey;
+    private final byte[] pendingTransaction = new byte[12];
+    private boolean iceConnected;
+    private DtlsClientSession dtls;
+    private volatile SrtpSession srtp;
+    private ScheduledFuture<?> checkTimer;
+    private long consentIntervalMs = DEFAULT_CONSENT_INTERVAL_MS;
+    private volatile boolean consentPaused;
+    private volatile boolean closed;
+
+    /**
+     * Binds a UDP socket for the client.
+     *
+     * @param channelType  the datagram channel class matching {@code group}'s transport
+     * @param bindAddress  local address, port 0 for an ephemeral one
+     */
+    public RtcClient(EventLoopGroup group, Class<? extends DatagramChannel> channelType, InetSocketAddress bindAddress,
+                     DtlsCertificate certificate, Executor dtlsExecutor, Listener listener) {
+        this.group = group;
+        this.channelType = channelType;
+        this.bindAddress = bindAddress;
+        this.certificate = certificate;
+        this.dtlsExecutor = dtlsExecutor;
+        this.listener = listener;
+        this.channel = bind();
+    }
+
+    private Channel bind() {
+        return new Bootstrap().group(group).channel(channelType)
+                .option(ChannelOption.SO_RCVBUF, 1 << 20)
+                .option(ChannelOption.SO_SNDBUF, 1 << 20)
+                .handler(new Handler())
+                .bind(bindAddress).syncUninterruptibly().channel();
+    }
+
+    public IceCredentials localCredentials() {
+        return local;
+    }
+
+    public String localFingerprint() {
+        return certificate.fingerprintSha256();
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    public EventLoop eventLoop() {
+        return channel.eventLoop();
+    }
+
+    /** Completes when ICE and DTLS are done and SRTP can flow; fails on DTLS failure. */
+    public CompletableFuture<RtcClient> connected() {
+        return connected;
+    }
+
+    public boolean isConnected() {
+        return srtp != null && !closed;
+    }
+
+    /** Packets that failed SRTP unprotect (authentication, replay). */
+    public long srtpFailures() {
+        return srtpFailures.get();
+    }
+
+    /** Consent check interval once connected (RFC 7675 says about 5 s). */
+    public RtcClient consentInterval(Duration interval) {
+        this.consentIntervalMs = Math.max(10, interval.toMillis());
+        return this;
+    }
+
+    /** Stops (or resumes) consent checks, as a vanished client would. */
+    public void pauseConsent(boolean paused) {
+        consentPaused = paused;
+    }
+
+    /** Starts ICE towards the node; DTLS follows the first successful check. */
+    public void connect(Remote remote) {
+        channel.eventLoop().execute(() -> {
+            this.remote = remote;
+            this.remoteKey = remote.icePwd().getBytes(StandardCharsets.UTF_8);
+            dtls = new DtlsClientSession(certificate, remote.fingerprintAlgorithm(), remote.fingerprint(),
+                    dtlsExecutor, this::sendDtls, new DtlsEvents(), Duration.ofSeconds(10));
+            scheduleCheck(0);
+        });
+    }
+
+    /**
+     * Moves to a new local socket, as a client whose network changed: the node must follow the
+     * nominated check from the new address and keep the session.
+     */
+    public void rebind() {
+        Channel old = channel;
+        channel = bind();
+        old.close();
+        channel.eventLoop().execute(() -> scheduleCheck(0));
+    }
+
+    private void scheduleCheck(long delayMs) {
+        Channel ch = channel;
+        ch.eventLoop().schedule(this::sendCheck, delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    private void sendCheck() {
+        if (closed || remote == null) {
+            return;
+        }
+        if (!consentPaused) {
+            ThreadLocalRandom.current().nextBytes(pendingTransaction);
+            ByteBuf out = channel.alloc().directBuffer(256);
+            Stun.writeBindingRequest(out, pendingTransaction, remote.iceUfrag() + ":" + local.ufrag(), remoteKey,
+                    0x7E7F_00FFL, true, true, tieBreaker);
+            channel.writeAndFlush(new DatagramPacket(out, remote.address()));
+        }
+        scheduleCheck(iceConnected ? consentIntervalMs : CHECK_INTERVAL_MS);
+    }
+
+    /** Sends RTP (plain; protected here). Takes ownership of the buffer. Any thread. */
+    public void sendRtp(ByteBuf packet) {
+        send(packet, false);
+    }
+
+    /** Sends an RTCP compound (plain; protected here). Takes ownership. Any thread. */
+    public void sendRtcp(ByteBuf packet) {
+        send(packet, true);
+    }
+
+    private void send(ByteBuf packet, boolean rtcp) {
+        Channel ch = channel;
+        if (!ch.eventLoop().inEventLoop()) {
+            ch.eventLoop().execute(() -> send(packet, rtcp));
+            return;
+        }
+        SrtpSession session = srtp;
+        if (session == null || closed) {
+            packet.release();
+            return;
+        }
+        SrtpResult r = rtcp ? session.protectRtcp(packet) : session.protectRtp(packet);
+        if (r != SrtpResult.OK) {
+            packet.release();
+            return;
+        }
+        ch.writeAndFlush(new DatagramPacket(packet, remote.address()), ch.voidPromise());
+    }
+
+    /** Sends raw bytes to the node, unprotected (for tests that send garbage). Takes ownership. */
+    public void sendRaw(ByteBuf datagram) {
+        Channel ch = channel;
+        ch.writeAndFlush(new DatagramPacket(datagram, remote.address()), ch.voidPromise());
+    }
+
+    private void sendDtls(byte[] data, int offset, int length) {
+        Channel ch = channel;
+        Remote r = remote;
+        if (!closed && r != null) {
+            ch.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(data, offset, length), r.address()),
+                    ch.voidPromise());
+        }
+    }
+
+    private final class Handler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            DatagramPacket datagram = (DatagramPacket) msg;
+            try {
+                if (!closed && remote != null) {
+                    onDatagram(datagram.content());
+                }
+            } finally {
+                datagram.release();
+            }
+        }
+    }
+
+    private void onDatagram(ByteBuf buf) {
+        switch (PacketKind.of(buf)) {
+            case STUN -> onStun(buf);
+            case DTLS -> dtls.onDatagram(buf);
+            case SRTP -> {
+                SrtpSession session = srtp;
+                if (session == null) {
+                    return;
+                }
+                long nowNs = System.nanoTime();
+                if (RtcpPacket.looksLikeRtcp(buf)) {
+                    if (session.unprotectRtcp(buf) == SrtpResult.OK) {
+                        listener.onRtcp(this, buf, nowNs);
+                    } else {
+                        srtpFailures.incrementAndGet();
+                    }
+                } else if (session.unprotectRtp(buf) == SrtpResult.OK) {
+                    listener.onRtp(this, buf, nowNs);
+                } else {
+                    srtpFailures.incrementAndGet();
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    private void onStun(ByteBuf buf) {
+        if (stun.parse(buf) != StunParseResult.OK || stun.messageClass() != StunMessage.CLASS_SUCCESS
+                || !Arrays.equals(stun.transactionId(), pendingTransaction)
+                || !Stun.verifyMessageIntegrity(buf, stun, remoteKey)) {
+            return;
+        }
+        if (!iceConnected) {
+            iceConnected = true;
+            dtls.start();
+        }
+    }
+
+    private final class DtlsEvents implements DtlsListener {
+        @Override
+        public void onDtlsConnected(SrtpKeys keys) {
+            channel.eventLoop().execute(() -> {
+                srtp = new SrtpSession(keys);
+                listener.onConnected(RtcClient.this);
+                connected.complete(RtcClient.this);
+            });
+        }
+
+        @Override
+        public void onDtlsFailed(String reason) {
+            channel.eventLoop().execute(() -> {
+                listener.onFailed(RtcClient.this, reason);
+                connected.completeExceptionally(new IllegalStateException("DTLS failed: " + reason));
+            });
+        }
+
+        @Override
+        public void onDtlsClosed() {
+            channel.eventLoop().execute(() -> listener.onFailed(RtcClient.this, "DTLS closed by the node"));
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (dtls != null) {
+            dtls.close();
+        }
+        channel.close().syncUninterruptibly();
+        if (!connected.isDone()) {
+            connected.completeExceptionally(new IllegalStateException("closed"));
+        }
+    }
+}

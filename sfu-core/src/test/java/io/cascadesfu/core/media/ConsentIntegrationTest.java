@@ -1,0 +1,90 @@
+package io.cascadesfu.core.media;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cascadesfu.core.client.RtcClient;
+import io.cascadesfu.core.testing.MediaHarness;
+import io.cascadesfu.core.transport.WebRtcTransport;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Consent freshness (RFC 7675) and DTLS fingerprint checks against a real node. */
+class ConsentIntegrationTest {
+    MediaHarness h;
+
+    @AfterEach
+    void stop() {
+        h.close();
+    }
+
+    private MediaPeer peer(Router router, WebRtcTransport t, BlockingQueue<String> closed) {
+        MediaPeer peer = router.addPeer(t.id(), t);
+        peer.setListener(new PeerListener() {
+            @Override
+            public void onPeerConnected(MediaPeer p) {
+            }
+
+            @Override
+            public void onPeerClosed(MediaPeer p, String reason) {
+                closed.add(reason);
+            }
+        });
+        return peer;
+    }
+
+    @Test
+    void disconnectsAClientWhoseConsentChecksStop() throws Exception {
+        h = new MediaHarness(Duration.ofSeconds(2));
+        BlockingQueue<String> closed = new LinkedBlockingQueue<>();
+        WebRtcTransport t = h.onLoop(() -> {
+            WebRtcTransport x = h.engine.createWebRtcTransport("a");
+            peer(new Router("r", h.engine.loop(), h.metrics), x, closed);
+            return x;
+        });
+        RtcClient client = h.newClient(new RtcClient.Listener() { }).consentInterval(Duration.ofMillis(300));
+        h.connect(client, t);
+        client.connected().get(10, TimeUnit.SECONDS);
+        assertNull(closed.poll(3, TimeUnit.SECONDS), "a client sending consent checks must stay");
+        client.pauseConsent(true);
+        String reason = closed.poll(6, TimeUnit.SECONDS);
+        assertNotNull(reason, "transport not closed after consent stopped");
+        assertTrue(reason.contains("consent"), reason);
+        assertEquals(0, (int) h.onLoop(() -> h.engine.transportCount()));
+    }
+
+    @Test
+    void endsTheHandshakeWhenTheCertificateDoesNotMatchTheFingerprint() throws Exception {
+        h = new MediaHarness();
+        BlockingQueue<String> closed = new LinkedBlockingQueue<>();
+        WebRtcTransport t = h.onLoop(() -> {
+            WebRtcTransport x = h.engine.createWebRtcTransport("a");
+            peer(new Router("r", h.engine.loop(), h.metrics), x, closed);
+            return x;
+        });
+        RtcClient client = h.newClient(new RtcClient.Listener() { });
+        h.onLoop(() -> t.setRemoteParameters(client.localCredentials().ufrag(), client.localCredentials().pwd(),
+                "sha-256", "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"));
+        client.connect(new RtcClient.Remote(h.engine.candidates().get(0), t.localCredentials().ufrag(),
+                t.localCredentials().pwd(), "sha-256", h.engine.fingerprintSha256()));
+        String reason = closed.poll(10, TimeUnit.SECONDS);
+        assertNotNull(reason, "transport not closed after a bad certificate");
+        assertTrue(reason.contains("dtls"), reason);
+        try {
+            client.connected().get(5, TimeUnit.SECONDS);
+            throw new AssertionError("client must not connect");
+        } catch (ExecutionException expected) {
+            // the handshake failed on the client side too
+        } catch (java.util.concurrent.TimeoutException alsoFine) {
+            // the node dropped it; the client never completed
+        }
+        assertTrue(h.metrics.registry().get("sfu.dtls.handshakes").tag("result", "failure").counter().count() >= 1);
+    }
+}

@@ -1,0 +1,306 @@
+package io.cascadesfu.core.media;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cascadesfu.core.client.RtcClient;
+import io.cascadesfu.core.metrics.DropReason;
+import io.cascadesfu.core.rtcp.RtcpPacket;
+import io.cascadesfu.core.rtcp.RtcpWriter;
+import io.cascadesfu.core.rtp.Codec;
+import io.cascadesfu.core.rtp.RtpPacket;
+import io.cascadesfu.core.testing.MediaHarness;
+import io.cascadesfu.core.transport.WebRtcTransport;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One publisher and one subscriber through a real node on loopback: real UDP, ICE checks, DTLS
+ * handshakes and SRTP on both legs.
+ */
+class ForwardingIntegrationTest {
+    static final long PUB_SSRC = 0x1111_1111L;
+    static final long SUB_SSRC = 0x2222_2222L;
+    static final int PUB_PT = 96;
+    static final int SUB_PT = 100;
+
+    /** What a client received, copied out of the borrowed buffer. */
+    record Received(long ssrc, int pt, int seq, long ts, byte[] payload, byte[] wholePacket) {
+    }
+
+    MediaHarness h;
+    Router router;
+    WebRtcTransport pubTransport;
+    WebRtcTransport subTransport;
+    MediaPeer pubPeer;
+    MediaPeer subPeer;
+    Producer producer;
+    final BlockingQueue<Received> subscriberRtp = new LinkedBlockingQueue<>();
+    final BlockingQueue<byte[]> publisherRtcp = new LinkedBlockingQueue<>();
+    final BlockingQueue<byte[]> subscriberRtcp = new LinkedBlockingQueue<>();
+    final BlockingQueue<String> closedPeers = new LinkedBlockingQueue<>();
+    RtcClient publisher;
+    RtcClient subscriber;
+
+    void setUp(Duration consentTimeout) throws Exception {
+        h = new MediaHarness(consentTimeout);
+        h.onLoop(() -> {
+            router = new Router("room", h.engine.loop(), h.metrics);
+            pubTransport = h.engine.createWebRtcTransport("pub");
+            subTransport = h.engine.createWebRtcTransport("sub");
+            pubPeer = router.addPeer("pub", pubTransport);
+            subPeer = router.addPeer("sub", subTransport);
+            PeerListener recordClose = new PeerListener() {
+                @Override
+                public void onPeerConnected(MediaPeer peer) {
+                }
+
+                @Override
+                public void onPeerClosed(MediaPeer peer, String reason) {
+                    closedPeers.add(peer.id() + ": " + reason);
+                }
+            };
+            pubPeer.setListener(recordClose);
+            subPeer.setListener(recordClose);
+            producer = router.produce("track", pubPeer,
+                    new ProducerParams("0", TrackKind.VIDEO, Codec.VP8, PUB_PT, 90000, PUB_SSRC, 0));
+            byte[] ids = new byte[256];
+            ids[3] = 5; // publisher's extension 3 is the subscriber's 5; every other id is removed
+            router.consume(subPeer, producer, new ConsumerParams(SUB_SSRC, SUB_PT, ids));
+        });
+        publisher = h.newClient(new RtcClient.Listener() {
+            @Override
+            public void onRtcp(RtcClient c, ByteBuf packet, long nowNs) {
+                publisherRtcp.add(ByteBufUtil.getBytes(packet));
+            }
+        });
+        subscriber = h.newClient(new RtcClient.Listener() {
+            @Override
+            public void onRtp(RtcClient c, ByteBuf p, long nowNs) {
+                int payloadOffset = RtpPacket.validate(p);
+                byte[] payload = new byte[RtpPacket.payloadLength(p, payloadOffset)];
+                p.getBytes(p.readerIndex() + payloadOffset, payload);
+                subscriberRtp.add(new Received(RtpPacket.ssrc(p), RtpPacket.payloadType(p), RtpPacket.sequenceNumber(p),
+                        RtpPacket.timestamp(p), payload, ByteBufUtil.getBytes(p)));
+            }
+
+            @Override
+            public void onRtcp(RtcClient c, ByteBuf packet, long nowNs) {
+                subscriberRtcp.add(ByteBufUtil.getBytes(packet));
+            }
+        });
+        h.connect(publisher, pubTransport);
+        h.connect(subscriber, subTransport);
+        publisher.connected().get(10, TimeUnit.SECONDS);
+        subscriber.connected().get(10, TimeUnit.SECONDS);
+        // The client finishes DTLS when the node's last flight arrives; the node may still be a step behind.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!h.onLoop(() -> pubTransport.isConnected() && subTransport.isConnected())) {
+            assertTrue(System.nanoTime() < deadline, "node side of the transports did not connect");
+            Thread.sleep(10);
+        }
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        setUp(Duration.ofSeconds(30));
+    }
+
+    @AfterEach
+    void stop() {
+        h.close();
+    }
+
+    /**
+     * A VP8 RTP packet: 12-byte header, a one-byte-header extension block with ids 3 and 4, a
+     * one-byte VP8 payload descriptor and a payload header whose P bit says key or delta frame.
+     */
+    static ByteBuf vp8Packet(int seq, long ts, boolean keyframe, int payloadBytes) {
+        ByteBuf b = Unpooled.buffer(64 + payloadBytes);
+        b.writeByte(0x90);                  // V=2, P=0, X=1, CC=0
+        b.writeByte(PUB_PT);                // M=0, PT
+        b.writeShort(seq);
+        b.writeInt((int) ts);
+        b.writeInt((int) PUB_SSRC);
+        b.writeShort(0xBEDE).writeShort(2); // one-byte extensions, 2 words
+        b.writeByte(0x30).writeByte(0x7F);  // id 3, len 1: 0x7F
+        b.writeByte(0x41).writeShort(0x0102); // id 4, len 2
+        b.writeByte(0x00).writeByte(0x00).writeByte(0x00); // padding to the word
+        b.writeByte(0x10);                  // VP8 descriptor: S=1, PID=0
+        b.writeByte(keyframe ? 0x00 : 0x01); // VP8 payload header: P bit (0 = key frame)
+        b.writeByte(0x00).writeByte(0x00);
+        for (int i = 0; i < payloadBytes; i++) {
+            b.writeByte((seq + i) & 0xFF);
+        }
+        return b;
+    }
+
+    @Test
+    void forwardsRewrittenPacketsAcrossSequenceWrap() throws Exception {
+        int first = 65530;
+        for (int i = 0; i < 12; i++) {
+            publisher.sendRtp(vp8Packet((first + i) & 0xFFFF, 1000L + 3000L * i, i == 0, 900));
+        }
+        Received previous = null;
+        for (int i = 0; i < 12; i++) {
+            Received r = subscriberRtp.poll(5, TimeUnit.SECONDS);
+            assertNotNull(r, "packet " + i + " not forwarded");
+            assertEquals(SUB_SSRC, r.ssrc());
+            assertEquals(SUB_PT, r.pt());
+            ByteBuf expected = vp8Packet((first + i) & 0xFFFF, 0, i == 0, 900);
+            byte[] expectedPayload = new byte[4 + 900];
+            expected.getBytes(24, expectedPayload); // 12 header + 4 extension header + 8 extension data
+            expected.release();
+            assertArrayEquals(expectedPayload, r.payload(), "payload of packet " + i);
+            // Extension 3 became 5 (0x50 | len-1), extension 4 was blanked to padding.
+            assertEquals(0x50, r.wholePacket()[16] & 0xFF);
+            assertEquals(0x7F, r.wholePacket()[17] & 0xFF);
+            assertEquals(0, r.wholePacket()[18]);
+            if (previous != null) {
+                assertEquals((previous.seq() + 1) & 0xFFFF, r.seq(), "sequence continuous across the wrap");
+                assertEquals((previous.ts() + 3000) & 0xFFFF_FFFFL, r.ts());
+            }
+            previous = r;
+        }
+    }
+
+    @Test
+    void holdsVideoUntilKeyframeAndAsksThePublisherForOne() throws Exception {
+        publisher.sendRtp(vp8Packet(10, 0, false, 100));
+        byte[] pli = pollRtcp(publisherRtcp, RtcpPacket.PSFB, 1);
+        assertNotNull(pli, "publisher got no PLI while the subscriber waited for a keyframe");
+        assertEquals(PUB_SSRC, Unpooled.wrappedBuffer(pli).getUnsignedInt(8), "PLI names the publisher's SSRC");
+        publisher.sendRtp(vp8Packet(11, 3000, true, 100));
+        Received r = subscriberRtp.poll(5, TimeUnit.SECONDS);
+        assertNotNull(r);
+        assertEquals(0, Unpooled.wrappedBuffer(r.payload()).getByte(1) & 1, "first packet forwarded is the keyframe");
+    }
+
+    @Test
+    void routesSubscriberPliToPublisherWithItsSsrc() throws Exception {
+        publisher.sendRtp(vp8Packet(1, 0, true, 100));
+        assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS));
+        Thread.sleep(350); // past the keyframe request rate limit
+        publisherRtcp.clear();
+        ByteBuf pli = Unpooled.buffer(64);
+        RtcpWriter.writePli(pli, 0xABCDEFL, SUB_SSRC);
+        subscriber.sendRtcp(pli);
+        byte[] got = pollRtcp(publisherRtcp, RtcpPacket.PSFB, 1);
+        assertNotNull(got, "PLI not routed upstream");
+        assertEquals(PUB_SSRC, Unpooled.wrappedBuffer(got).getUnsignedInt(8));
+    }
+
+    @Test
+    void sendsReceiverReportsToPublisherAndSenderReportsToSubscriber() throws Exception {
+        for (int i = 0; i < 20; i++) {
+            publisher.sendRtp(vp8Packet(100 + i, 90L * i, i == 0, 200));
+        }
+        ByteBuf sr = Unpooled.buffer(64);
+        RtcpWriter.writeSenderReport(sr, PUB_SSRC, io.cascadesfu.core.rtcp.NtpTime.fromUnixNanos(
+                System.currentTimeMillis() * 1_000_000L), 90L * 19, 20, 4000);
+        publisher.sendRtcp(sr);
+        byte[] rr = pollRtcp(publisherRtcp, RtcpPacket.RR, -1);
+        assertNotNull(rr, "no receiver report");
+        ByteBuf rrBuf = Unpooled.wrappedBuffer(rr);
+        assertTrue((rrBuf.getByte(0) & 0x1F) >= 1, "RR carries a report block");
+        assertEquals(PUB_SSRC, rrBuf.getUnsignedInt(8), "report block is about the publisher's stream");
+        byte[] srOut = pollRtcp(subscriberRtcp, RtcpPacket.SR, -1);
+        assertNotNull(srOut, "no sender report to the subscriber");
+        ByteBuf srBuf = Unpooled.wrappedBuffer(srOut);
+        assertEquals(SUB_SSRC, srBuf.getUnsignedInt(4));
+        assertEquals(20, srBuf.getUnsignedInt(20), "packet count");
+    }
+
+    @Test
+    void garbageFromKnownAndUnknownAddressesDoesNotDisturbTheCall() throws Exception {
+        publisher.sendRtp(vp8Packet(1, 0, true, 100));
+        assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS));
+        Random random = new Random(7);
+        InetSocketAddress node = h.engine.candidates().get(0);
+        try (DatagramSocket stranger = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            int[] firstBytes = {0x00, 0x01, 0x16, 0x17, 0x80, 0x90, 0xC8, 0xFF, 0x40};
+            for (int i = 0; i < 900; i++) {
+                byte[] junk = new byte[1 + random.nextInt(300)];
+                random.nextBytes(junk);
+                junk[0] = (byte) firstBytes[i % firstBytes.length];
+                if (i % 2 == 0) {
+                    stranger.send(new DatagramPacket(junk, junk.length, node));
+                } else {
+                    publisher.sendRaw(Unpooled.wrappedBuffer(junk)); // from the validated address
+                }
+            }
+        }
+        for (int i = 0; i < 10; i++) {
+            publisher.sendRtp(vp8Packet(2 + i, 3000L * (i + 1), false, 100));
+        }
+        for (int i = 0; i < 10; i++) {
+            assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS), "packet " + i + " after the garbage");
+        }
+        assertTrue(h.metrics.dropped(DropReason.UNKNOWN_ADDRESS) > 0);
+        assertTrue(h.metrics.dropped(DropReason.SRTP_AUTH_FAIL) + h.metrics.dropped(DropReason.SRTP_INVALID) > 0);
+        assertTrue(h.metrics.dropped(DropReason.STUN_MALFORMED) + h.metrics.dropped(DropReason.STUN_UNAUTHORIZED) > 0);
+        assertTrue(h.onLoop(() -> !pubTransport.isClosed() && !subTransport.isClosed()));
+    }
+
+    @Test
+    void followsAClientWhoseAddressChanges() throws Exception {
+        publisher.sendRtp(vp8Packet(1, 0, true, 100));
+        assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS));
+        publisher.rebind();
+        InetSocketAddress moved = publisher.localAddress();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!moved.equals(h.onLoop(() -> pubTransport.remoteAddress())) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(moved, h.onLoop(() -> pubTransport.remoteAddress()));
+        for (int i = 0; i < 5; i++) {
+            publisher.sendRtp(vp8Packet(2 + i, 3000L * (i + 1), false, 100));
+        }
+        for (int i = 0; i < 5; i++) {
+            assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS), "packet " + i + " from the new address");
+        }
+        // RTCP to the publisher goes to its new address too.
+        publisherRtcp.clear();
+        assertNotNull(pollRtcp(publisherRtcp, RtcpPacket.RR, -1));
+    }
+
+    /** Waits for an RTCP compound whose first packet has the type (and FMT, unless -1). */
+    static byte[] pollRtcp(BlockingQueue<byte[]> queue, int type, int fmt) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            byte[] p = queue.poll(100, TimeUnit.MILLISECONDS);
+            if (p == null) {
+                continue;
+            }
+            ByteBuf b = Unpooled.wrappedBuffer(p);
+            int off = 0;
+            while (off + 4 <= p.length) {
+                int len = RtcpPacket.lengthBytes(b, off);
+                if (len <= 0) {
+                    break;
+                }
+                if (RtcpPacket.packetType(b, off) == type && (fmt < 0 || RtcpPacket.fmt(b, off) == fmt)) {
+                    byte[] one = new byte[len];
+                    b.getBytes(off, one);
+                    return one;
+                }
+                off += len;
+            }
+        }
+        return null;
+    }
+}
