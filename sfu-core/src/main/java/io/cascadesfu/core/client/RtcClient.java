@@ -23,7 +23,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -93,7 +92,6 @@ public final class RtcClient implements AutoCloseable {
     private boolean iceConnected;
     private DtlsClientSession dtls;
     private volatile SrtpSession srtp;
-    private ScheduledFuture<?> checkTimer;
     private long consentIntervalMs = DEFAULT_CONSENT_INTERVAL_MS;
     private volatile boolean consentPaused;
     private volatile boolean closed;
@@ -171,6 +169,16 @@ public final class RtcClient implements AutoCloseable {
             this.remoteKey = remote.icePwd().getBytes(StandardCharsets.UTF_8);
             dtls = new DtlsClientSession(certificate, remote.fingerprintAlgorithm(), remote.fingerprint(),
                     dtlsExecutor, this::sendDtls, new DtlsEvents(), Duration.ofSeconds(10));
+            scheduleCheck(0);
+        });
+    }
+
+    /** ICE restart: the node's new credentials from its new answer; DTLS and SRTP carry on. */
+    public void restartIce(String remoteUfrag, String remotePwd) {
+        channel.eventLoop().execute(() -> {
+            remote = new Remote(remote.address(), remoteUfrag, remotePwd, remote.fingerprintAlgorithm(),
+                    remote.fingerprint());
+            remoteKey = remotePwd.getBytes(StandardCharsets.UTF_8);
             scheduleCheck(0);
         });
     }

@@ -115,6 +115,17 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
         }
     }
 
+    /**
+     * ICE restart (RFC 8445 9): new local credentials, so the peer's checks with the old ones stop
+     * matching; the selected address and the DTLS/SRTP session stay until a new pair is nominated.
+     */
+    public void restartIce() {
+        registry.unregisterUfrag(ice.local().ufrag());
+        ice.restart(IceCredentials.random());
+        registry.register(ice.local().ufrag(), this);
+        log.info("transport {} ICE restart", id);
+    }
+
     /** A STUN Binding request for this transport. Writes the response to the channel. */
     public void onStunRequest(ByteBuf packet, StunMessage msg, InetSocketAddress from, long nowNs) {
         if (closed) {

@@ -278,6 +278,31 @@ class ForwardingIntegrationTest {
         assertNotNull(pollRtcp(publisherRtcp, RtcpPacket.RR, -1));
     }
 
+    @Test
+    void keepsTheSessionAcrossAnIceRestart() throws Exception {
+        publisher.sendRtp(vp8Packet(1, 0, true, 100));
+        assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS));
+        String oldUfrag = h.onLoop(() -> pubTransport.localCredentials().ufrag());
+        h.onLoop(() -> pubTransport.restartIce());
+        String newUfrag = h.onLoop(() -> pubTransport.localCredentials().ufrag());
+        assertTrue(!oldUfrag.equals(newUfrag), "new credentials after the restart");
+        double refusedBefore = h.metrics.dropped(DropReason.STUN_UNAUTHORIZED);
+        publisher.restartIce(oldUfrag, "stale-password-of-24-chars"); // a check with the old ufrag: refused
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (h.metrics.dropped(DropReason.STUN_UNAUTHORIZED) == refusedBefore && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(h.metrics.dropped(DropReason.STUN_UNAUTHORIZED) > refusedBefore, "old credentials must not pass");
+        publisher.restartIce(newUfrag, h.onLoop(() -> pubTransport.localCredentials().pwd()));
+        for (int i = 0; i < 5; i++) {
+            publisher.sendRtp(vp8Packet(2 + i, 3000L * (i + 1), false, 100));
+        }
+        for (int i = 0; i < 5; i++) {
+            assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS), "packet " + i + " after the restart");
+        }
+        assertTrue(h.onLoop(() -> pubTransport.isConnected()));
+    }
+
     /** Waits for an RTCP compound whose first packet has the type (and FMT, unless -1). */
     static byte[] pollRtcp(BlockingQueue<byte[]> queue, int type, int fmt) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);

@@ -55,6 +55,7 @@ final class Participant implements PeerListener {
     private WebRtcTransport publishTransport;
     private MediaPeer publishPeer;
     private final Map<String, PublishedTrack> published = new LinkedHashMap<>(); // by publisher mid
+    private String publishRemoteUfrag;
 
     // Subscribe side.
     private WebRtcTransport subscribeTransport;
@@ -135,7 +136,10 @@ final class Participant implements PeerListener {
             publishTransport = manager.engine().createWebRtcTransport(id + "-pub");
             publishPeer = room.router.addPeer(id + "-pub", publishTransport);
             publishPeer.setListener(this);
+        } else if (!offer.iceUfrag().equals(publishRemoteUfrag)) {
+            publishTransport.restartIce(); // the client restarted ICE: so do we (RFC 8839 4.4.1.1.1)
         }
+        publishRemoteUfrag = offer.iceUfrag();
         PublisherAnswer.Result answer;
         try {
             answer = PublisherAnswer.build(offer, localParams(publishTransport), manager.config().videoCodecs(),
