@@ -9,6 +9,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
@@ -30,6 +31,8 @@ public final class UdpEdge implements AutoCloseable {
     /** Largest datagram read: above any WebRTC MTU, below the IPv4 fragmentation pain. */
     static final int MAX_DATAGRAM_BYTES = 2048;
     static final int SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+    /** Datagrams read per recvmmsg call with epoll. */
+    static final int RECV_BATCH = 16;
 
     private final EventLoopGroup group;
     private final Channel channel;
@@ -50,8 +53,12 @@ public final class UdpEdge implements AutoCloseable {
                     .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
                     .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
                     .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, fixedAllocator())
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, fixedAllocator(epoll))
                     .handler(new EdgeHandler(registry, metrics));
+            if (epoll) {
+                // recvmmsg: up to RECV_BATCH datagrams per system call, each a slice of one buffer.
+                b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM_BYTES);
+            }
             Channel channel = b.bind(address).syncUninterruptibly().channel();
             log.info("media listening on udp {} ({})", channel.localAddress(), epoll ? "epoll" : "nio");
             return new UdpEdge(group, channel);
@@ -62,8 +69,9 @@ public final class UdpEdge implements AutoCloseable {
     }
 
     @SuppressWarnings("deprecation") // maxMessagesPerRead: still the way to batch reads in 4.2
-    private static FixedRecvByteBufAllocator fixedAllocator() {
-        FixedRecvByteBufAllocator allocator = new FixedRecvByteBufAllocator(MAX_DATAGRAM_BYTES);
+    private static FixedRecvByteBufAllocator fixedAllocator(boolean batched) {
+        FixedRecvByteBufAllocator allocator = new FixedRecvByteBufAllocator(
+                batched ? MAX_DATAGRAM_BYTES * RECV_BATCH : MAX_DATAGRAM_BYTES);
         allocator.maxMessagesPerRead(32);
         return allocator;
     }
