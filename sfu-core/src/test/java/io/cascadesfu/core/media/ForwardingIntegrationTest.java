@@ -180,11 +180,17 @@ class ForwardingIntegrationTest {
 
     @Test
     void holdsVideoUntilKeyframeAndAsksThePublisherForOne() throws Exception {
-        publisher.sendRtp(vp8Packet(10, 0, false, 100));
-        byte[] pli = pollRtcp(publisherRtcp, RtcpPacket.PSFB, 1);
+        // Delta frames keep coming, as from a camera, until the node's request arrives (requests are
+        // rate limited, and one made while the publisher's DTLS was still finishing may be lost).
+        byte[] pli = null;
+        for (int i = 0; i < 20 && pli == null; i++) {
+            publisher.sendRtp(vp8Packet(10 + i, 3000L * i, false, 100));
+            pli = pollRtcp(publisherRtcp, RtcpPacket.PSFB, 1, 100);
+        }
         assertNotNull(pli, "publisher got no PLI while the subscriber waited for a keyframe");
         assertEquals(PUB_SSRC, Unpooled.wrappedBuffer(pli).getUnsignedInt(8), "PLI names the publisher's SSRC");
-        publisher.sendRtp(vp8Packet(11, 3000, true, 100));
+        assertTrue(subscriberRtp.isEmpty(), "delta frames must not reach a subscriber waiting for a keyframe");
+        publisher.sendRtp(vp8Packet(40, 3000L * 40, true, 100));
         Received r = subscriberRtp.poll(5, TimeUnit.SECONDS);
         assertNotNull(r);
         assertEquals(0, Unpooled.wrappedBuffer(r.payload()).getByte(1) & 1, "first packet forwarded is the keyframe");
@@ -303,11 +309,48 @@ class ForwardingIntegrationTest {
         assertTrue(h.onLoop(() -> pubTransport.isConnected()));
     }
 
+    @Test
+    void bindsAnUnsignaledSsrcToItsTrackByTheMidHeaderExtension() throws Exception {
+        long audioSsrc = 0x3333_3333L;
+        long subAudioSsrc = 0x4444_4444L;
+        h.onLoop(() -> {
+            // A track whose SDP had no a=ssrc (simulcast offers, Firefox): its mid is "a1", carried in extension 9.
+            Producer audio = router.produce("audio", pubPeer,
+                    new ProducerParams("a1", TrackKind.AUDIO, Codec.OPUS, 111, 48000, -1, 9));
+            router.consume(subPeer, audio, new ConsumerParams(subAudioSsrc, 111, new byte[256]));
+        });
+        ByteBuf p = Unpooled.buffer(64);
+        p.writeByte(0x90).writeByte(111).writeShort(7).writeInt(960).writeInt((int) audioSsrc);
+        p.writeShort(0xBEDE).writeShort(1);
+        p.writeByte(0x91).writeByte('a').writeByte('1').writeByte(0); // id 9, len 2: "a1", then padding
+        p.writeBytes(new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        publisher.sendRtp(p);
+        Received r = subscriberRtp.poll(5, TimeUnit.SECONDS);
+        assertNotNull(r, "packet of the unsignaled SSRC not forwarded");
+        assertEquals(subAudioSsrc, r.ssrc());
+        assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}, r.payload());
+        assertEquals(audioSsrc, (long) h.onLoop(() -> router.producer("audio").ssrc()));
+        // An SSRC that names no track is dropped and counted.
+        ByteBuf stray = Unpooled.buffer(32);
+        stray.writeByte(0x80).writeByte(111).writeShort(1).writeInt(0).writeInt(0x5555_5555).writeLong(42);
+        double before = h.metrics.dropped(DropReason.UNKNOWN_SSRC);
+        publisher.sendRtp(stray);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (h.metrics.dropped(DropReason.UNKNOWN_SSRC) == before && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(before + 1, h.metrics.dropped(DropReason.UNKNOWN_SSRC));
+    }
+
     /** Waits for an RTCP compound whose first packet has the type (and FMT, unless -1). */
     static byte[] pollRtcp(BlockingQueue<byte[]> queue, int type, int fmt) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        return pollRtcp(queue, type, fmt, 5000);
+    }
+
+    static byte[] pollRtcp(BlockingQueue<byte[]> queue, int type, int fmt, long timeoutMs) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         while (System.nanoTime() < deadline) {
-            byte[] p = queue.poll(100, TimeUnit.MILLISECONDS);
+            byte[] p = queue.poll(20, TimeUnit.MILLISECONDS);
             if (p == null) {
                 continue;
             }
