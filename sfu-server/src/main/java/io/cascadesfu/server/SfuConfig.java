@@ -1,6 +1,8 @@
 package io.cascadesfu.server;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
@@ -74,14 +76,16 @@ public final class SfuConfig {
         } else {
             ObjectMapper yaml = new ObjectMapper(new YAMLFactory())
                     .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+            // A section with every setting commented out (`dtls:` alone) keeps its defaults.
+            yaml.setDefaultSetterInfo(JsonSetter.Value.forValueNulls(Nulls.SKIP));
             try {
                 if (!Files.isRegularFile(file)) {
                     throw new ConfigException("config file " + file + " does not exist");
                 }
-                c = yaml.readValue(file.toFile(), SfuConfig.class);
-                if (c == null) {
-                    c = new SfuConfig();
-                }
+                com.fasterxml.jackson.databind.JsonNode tree = yaml.readTree(file.toFile());
+                // An empty file, or one with only comments, is all defaults.
+                c = tree == null || tree.isMissingNode() || tree.isNull()
+                        ? new SfuConfig() : yaml.treeToValue(tree, SfuConfig.class);
             } catch (UnrecognizedPropertyException e) {
                 throw new ConfigException(file + ": unknown setting \"" + e.getPropertyName() + "\" at "
                         + e.getPathReference());

@@ -110,6 +110,18 @@ final class WsClient implements AutoCloseable {
         socket.sendText(text, true).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Sends a message the node is expected to refuse part way: the JDK sends long messages as several frames and
+     * the node may close the socket after the first, which fails the send. Not an error here.
+     */
+    void sendRefused(String text) throws Exception {
+        try {
+            socket.sendText(text, true).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            // output closed by the node
+        }
+    }
+
     void send(ObjectNode message) throws Exception {
         sendRaw(JSON.writeValueAsString(message));
     }
@@ -292,14 +304,30 @@ final class WsClient implements AutoCloseable {
             sendFrame(TEXT, true, text.getBytes(StandardCharsets.UTF_8));
         }
 
+        /**
+         * Sends a frame the node is expected to refuse before reading it all: the node may close the connection
+         * while the frame is still being written, which is not an error here. What the node answered stays
+         * readable with {@link #next()}.
+         */
+        void sendRefusedText(String text) throws IOException {
+            try {
+                sendText(text);
+            } catch (SocketException e) {
+                // Broken pipe / reset: the node stopped reading, as expected.
+            }
+        }
+
         /** The next frame from the node, or null when it closed the connection; waits at most {@link #TIMEOUT}. */
         Frame next() throws IOException {
-            int b0;
             try {
-                b0 = in.read();
-            } catch (SocketException e) {
-                return null; // reset by the node after its Close frame
+                return readFrame();
+            } catch (SocketException | java.io.EOFException e) {
+                return null; // reset or closed by the node after its Close frame
             }
+        }
+
+        private Frame readFrame() throws IOException {
+            int b0 = in.read();
             if (b0 < 0) {
                 return null;
             }

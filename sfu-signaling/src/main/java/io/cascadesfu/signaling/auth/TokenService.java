@@ -42,6 +42,16 @@ public final class TokenService {
 
     /** Checks signature, key id, expiry and claims. */
     public AccessToken verify(String token) throws TokenException {
+        try {
+            return verifyChecked(token);
+        } catch (RuntimeException e) {
+            // java-jwt can throw more than JWTDecodeException on hostile input (e.g. an exp beyond
+            // Instant's range): whatever it is, the token is refused, never the node hurt.
+            throw new TokenException("invalid_token", "token cannot be read");
+        }
+    }
+
+    private AccessToken verifyChecked(String token) throws TokenException {
         if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_CHARS) {
             throw new TokenException("invalid_token", "token missing or too long");
         }
@@ -97,9 +107,21 @@ public final class TokenService {
             if (map == null) {
                 throw new TokenException("invalid_token", "grants must be an object");
             }
-            grants = new Grants(!Boolean.FALSE.equals(map.get("publish")), !Boolean.FALSE.equals(map.get("subscribe")));
+            grants = new Grants(grant(map, "publish"), grant(map, "subscribe"));
         }
         return new AccessToken(identity, room, name, grants, jwt.getExpiresAtAsInstant());
+    }
+
+    /** A grant is true unless the claim says false; anything but a boolean is an error. */
+    private static boolean grant(Map<String, Object> grants, String name) throws TokenException {
+        Object v = grants.get(name);
+        if (v == null) {
+            return true;
+        }
+        if (!(v instanceof Boolean b)) {
+            throw new TokenException("invalid_token", "grants." + name + " must be true or false");
+        }
+        return b;
     }
 
     private static String stringClaim(DecodedJWT jwt, String name) {

@@ -84,7 +84,8 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
         if (path.equals("/")) {
             path = "/index.html";
         }
-        if (path.contains("..") || path.contains("//") || !path.matches("/[A-Za-z0-9_./-]+")) {
+        // Only files: every asset has an extension, so a folder (/sdk, /sdk/) is never listed.
+        if (path.contains("..") || path.contains("//") || !path.matches("/[A-Za-z0-9_./-]*[A-Za-z0-9_-]\\.[A-Za-z0-9]+")) {
             send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n");
             return;
         }
@@ -123,6 +124,7 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
     private static void send(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String type,
                              ByteBuf body) {
         boolean head = req.method() == HttpMethod.HEAD;
+        int length = body.readableBytes();
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 head ? Unpooled.EMPTY_BUFFER : body);
         if (head) {
@@ -131,7 +133,7 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
         res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         res.headers().set("X-Content-Type-Options", "nosniff");
-        HttpUtil.setContentLength(res, head ? 0 : res.content().readableBytes());
+        HttpUtil.setContentLength(res, length); // HEAD: the length a GET would have (RFC 9110 9.3.2)
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         if (keepAlive) {
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);

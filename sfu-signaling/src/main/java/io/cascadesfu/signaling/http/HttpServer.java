@@ -5,12 +5,17 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -35,10 +40,12 @@ public final class HttpServer implements AutoCloseable {
 
     private final EventLoopGroup group;
     private final Channel channel;
+    private final ChannelGroup connections;
 
-    private HttpServer(EventLoopGroup group, Channel channel) {
+    private HttpServer(EventLoopGroup group, Channel channel, ChannelGroup connections) {
         this.group = group;
         this.channel = channel;
+        this.connections = connections;
     }
 
     /**
@@ -52,11 +59,17 @@ public final class HttpServer implements AutoCloseable {
                                   Supplier<io.netty.channel.ChannelHandler> webSocketHandlers, int maxMessageBytes) {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("sfu-http"),
                 NioIoHandler.newFactory());
+        ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
         try {
+            // Frames up to twice the limit are decoded, so SignalingHandler can answer message_too_large
+            // itself; beyond that Netty closes the socket (status 1009) before reading it all.
             WebSocketServerProtocolConfig wsConfig = WebSocketServerProtocolConfig.newBuilder()
                     .websocketPath(WEBSOCKET_PATH)
-                    .maxFramePayloadLength(maxMessageBytes)
-                    .allowExtensions(false)
+                    .decoderConfig(WebSocketDecoderConfig.newBuilder()
+                            .maxFramePayloadLength(2 * maxMessageBytes)
+                            .allowExtensions(false)
+                            .closeOnProtocolViolation(true)
+                            .build())
                     .handleCloseFrames(true)
                     .build();
             ServerBootstrap b = new ServerBootstrap()
@@ -65,18 +78,21 @@ public final class HttpServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            connections.add(ch);
                             ChannelPipeline p = ch.pipeline();
                             p.addLast(new HttpServerCodec());
                             p.addLast(new HttpObjectAggregator(64 * 1024));
                             p.addLast(new IdleStateHandler(IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));
                             p.addLast(new HttpRequestHandler(routes));
                             p.addLast(new WebSocketServerProtocolHandler(wsConfig));
+                            p.addLast(new MessageSizeLimit(maxMessageBytes));
+                            p.addLast(new WebSocketFrameAggregator(2 * maxMessageBytes));
                             p.addLast(webSocketHandlers.get());
                         }
                     });
             Channel channel = b.bind(address).syncUninterruptibly().channel();
             log.info("http listening on {}", channel.localAddress());
-            return new HttpServer(group, channel);
+            return new HttpServer(group, channel, connections);
         } catch (RuntimeException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
@@ -87,9 +103,14 @@ public final class HttpServer implements AutoCloseable {
         return (InetSocketAddress) channel.localAddress();
     }
 
+    /**
+     * Stops listening, then closes every connection after what was already written to it (e.g. a
+     * {@code server_shutting_down} error) has gone out, then stops the threads.
+     */
     @Override
     public void close() {
         channel.close().syncUninterruptibly();
+        connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

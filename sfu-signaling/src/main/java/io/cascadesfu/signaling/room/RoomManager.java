@@ -72,7 +72,8 @@ public final class RoomManager {
     }
 
     /** Joins a verified token's participant to its room. Returns the session's handle. */
-    public ParticipantHandle join(AccessToken token, ClientConnection connection) throws SignalingException {
+    public ParticipantHandle join(AccessToken token, ClientConnection connection, String requestId)
+            throws SignalingException {
         if (!accepting) {
             throw new SignalingException("server_shutting_down", "the node is stopping");
         }
@@ -98,6 +99,9 @@ public final class RoomManager {
                 room, this);
         ObjectNode joined = JSON.objectNode();
         joined.put("type", "joined");
+        if (requestId != null) {
+            joined.put("id", requestId);
+        }
         joined.put("protocol", 1);
         joined.put("room", room.name);
         joined.put("participantId", p.id);

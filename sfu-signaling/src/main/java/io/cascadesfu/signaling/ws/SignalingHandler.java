@@ -16,12 +16,10 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
-import io.netty.handler.codec.TooLongFrameException;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,10 +73,6 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
             }
             return;
         }
-        if (text.content().readableBytes() > maxMessageBytes || !text.isFinalFragment()) {
-            closeWithError("message_too_large", "messages are limited to " + maxMessageBytes + " bytes");
-            return;
-        }
         JsonNode node;
         try {
             node = mapper.readTree(text.text());
@@ -114,8 +108,8 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
             send(error("already_joined", "this socket already joined", id));
             return;
         }
-        if (node.path("protocol").asInt(-1) != PROTOCOL_VERSION) {
-            closeWithError("unsupported_protocol", "this node speaks protocol " + PROTOCOL_VERSION);
+        if (!node.path("protocol").isInt() || node.get("protocol").asInt() != PROTOCOL_VERSION) {
+            closeWithError("unsupported_protocol", "this node speaks protocol " + PROTOCOL_VERSION, id);
             return;
         }
         AccessToken token;
@@ -123,7 +117,7 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
             token = tokens.verify(node.path("token").isTextual() ? node.get("token").asText() : null);
         } catch (TokenException e) {
             log.info("join refused from {}: {}", remoteAddress(), e.getMessage());
-            closeWithError(e.code(), e.getMessage());
+            closeWithError(e.code(), e.getMessage(), id);
             return;
         }
         joinRequested = true;
@@ -132,12 +126,12 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
                 return;
             }
             try {
-                participant = rooms.join(token, this);
+                participant = rooms.join(token, this, id);
             } catch (SignalingException e) {
-                closeWithError(e.code(), e.getMessage());
+                closeWithError(e.code(), e.getMessage(), id);
             } catch (RuntimeException e) {
                 log.error("join failed", e);
-                closeWithError("internal", "join failed");
+                closeWithError("internal", "join failed", id);
             }
         });
     }
@@ -206,10 +200,6 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof TooLongFrameException || cause instanceof CorruptedFrameException) {
-            closeWithError("message_too_large", "frame refused: " + cause.getMessage());
-            return;
-        }
         log.debug("signaling socket error from {}", remoteAddress(), cause);
         ctx.close();
     }
@@ -245,12 +235,16 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
 
     @Override
     public void closeWithError(String code, String message) {
+        closeWithError(code, message, null);
+    }
+
+    private void closeWithError(String code, String message, String id) {
         Channel ch = channel;
         if (ch == null || !ch.isActive()) {
             return;
         }
         try {
-            ch.write(new TextWebSocketFrame(mapper.writeValueAsString(error(code, message, null))));
+            ch.write(new TextWebSocketFrame(mapper.writeValueAsString(error(code, message, id))));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -1,0 +1,307 @@
+package io.cascadesfu.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class SfuConfigTest {
+    static final String SECRET = "0123456789abcdef0123456789abcdef";
+    static final Path EXAMPLE = Path.of("../config/sfu.example.yaml");
+
+    @TempDir
+    Path dir;
+
+    private Path yaml(String text) throws IOException {
+        Path file = dir.resolve("sfu.yaml");
+        Files.writeString(file, text);
+        return file;
+    }
+
+    private static String refused(Path file, Map<String, String> env) {
+        return assertThrows(SfuConfig.ConfigException.class, () -> SfuConfig.load(file, env)).getMessage();
+    }
+
+    // ------------------------------------------------------------------ defaults
+
+    @Test
+    void withoutAFileTheNodeIsInDevelopmentModeOnLoopbackWithDefaultPorts() {
+        SfuConfig c = SfuConfig.load(null, Map.of());
+
+        assertTrue(c.dev);
+        assertEquals("127.0.0.1", c.http.bind);
+        assertEquals(7880, c.http.port);
+        assertEquals(256 * 1024, c.http.maxMessageBytes);
+        assertEquals("127.0.0.1", c.media.bind);
+        assertEquals(10000, c.media.port);
+        assertEquals(List.of(), c.media.advertise);
+        assertEquals(30, c.media.consentTimeoutSeconds);
+        assertEquals(10, c.media.dtlsHandshakeTimeoutSeconds);
+        assertNull(c.dtls.certificate);
+        assertNull(c.dtls.privateKey);
+        assertEquals(Map.of(), c.auth.keys);
+        assertEquals("dev", c.auth.devKeyId);
+        assertEquals(100, c.rooms.maxParticipants);
+        assertEquals(List.of("VP8", "H264"), c.codecs.video);
+    }
+
+    // ------------------------------------------------------------------ file
+
+    @Test
+    void yamlFileSetsEveryField() throws IOException {
+        SfuConfig c = SfuConfig.load(yaml("""
+                dev: true
+                http:
+                  bind: 0.0.0.0
+                  port: 8443
+                  maxMessageBytes: 65536
+                media:
+                  bind: 10.0.0.5
+                  port: 20000
+                  advertise: [203.0.113.10, 198.51.100.7]
+                  consentTimeoutSeconds: 45
+                  dtlsHandshakeTimeoutSeconds: 20
+                dtls:
+                  certificate: /etc/sfu/dtls.crt
+                  privateKey: /etc/sfu/dtls.key
+                auth:
+                  keys:
+                    main: "%s"
+                    backup: "%s-2"
+                  devKeyId: main
+                rooms:
+                  maxParticipants: 8
+                codecs:
+                  video: [H264]
+                """.formatted(SECRET, SECRET)), Map.of());
+
+        assertTrue(c.dev);
+        assertEquals("0.0.0.0", c.http.bind);
+        assertEquals(8443, c.http.port);
+        assertEquals(65536, c.http.maxMessageBytes);
+        assertEquals("10.0.0.5", c.media.bind);
+        assertEquals(20000, c.media.port);
+        assertEquals(List.of("203.0.113.10", "198.51.100.7"), c.media.advertise);
+        assertEquals(45, c.media.consentTimeoutSeconds);
+        assertEquals(20, c.media.dtlsHandshakeTimeoutSeconds);
+        assertEquals("/etc/sfu/dtls.crt", c.dtls.certificate);
+        assertEquals("/etc/sfu/dtls.key", c.dtls.privateKey);
+        assertEquals(Map.of("main", SECRET, "backup", SECRET + "-2"), c.auth.keys);
+        assertEquals(List.of("main", "backup"), List.copyOf(c.auth.keys.keySet()), "key order is kept");
+        assertEquals("main", c.auth.devKeyId);
+        assertEquals(8, c.rooms.maxParticipants);
+        assertEquals(List.of("H264"), c.codecs.video);
+    }
+
+    @Test
+    void withAFileDevelopmentModeIsOffUnlessSet() throws IOException {
+        SfuConfig c = SfuConfig.load(yaml("auth:\n  keys:\n    k: \"" + SECRET + "\"\n"), Map.of());
+
+        assertFalse(c.dev);
+        assertEquals(7880, c.http.port, "unset fields keep their defaults");
+        assertEquals(10000, c.media.port);
+        assertEquals(List.of("VP8", "H264"), c.codecs.video);
+    }
+
+    @Test
+    void exampleConfigOfTheRepositoryExistsAndNamesEveryEnvironmentVariable() throws IOException {
+        String text = Files.readString(EXAMPLE);
+        for (String env : List.of("SFU_DEV", "SFU_HTTP_BIND", "SFU_HTTP_PORT", "SFU_MEDIA_BIND", "SFU_MEDIA_PORT",
+                "SFU_ADVERTISE", "SFU_CONSENT_TIMEOUT_SECONDS", "SFU_DTLS_CERTIFICATE", "SFU_DTLS_PRIVATE_KEY",
+                "SFU_KEYS", "SFU_VIDEO_CODECS")) {
+            assertTrue(text.contains(env), env + " documented in " + EXAMPLE);
+        }
+    }
+
+    @Test
+    void exampleConfigOfTheRepositoryLoads() {
+        SfuConfig c = SfuConfig.load(EXAMPLE, Map.of());
+
+        assertFalse(c.dev);
+        assertEquals(7880, c.http.port);
+        assertEquals(10000, c.media.port);
+        assertEquals(List.of("main"), List.copyOf(c.auth.keys.keySet()));
+        assertNull(c.dtls.certificate);
+    }
+
+    @Test
+    void emptySectionKeepsItsDefaults() throws IOException {
+        SfuConfig c = SfuConfig.load(yaml("dev: true\nhttp:\n  # port: 7881\nmedia:\n"), Map.of());
+
+        assertEquals(7880, c.http.port);
+        assertEquals(10000, c.media.port);
+    }
+
+    @Test
+    void fileWithOnlyCommentsIsAllDefaultsAndTheEnvironmentStillApplies() throws IOException {
+        SfuConfig c = SfuConfig.load(yaml("# all settings from the environment\n"), Map.of("SFU_KEYS", "k:" + SECRET));
+
+        assertFalse(c.dev);
+        assertEquals(Map.of("k", SECRET), c.auth.keys);
+    }
+
+    // ------------------------------------------------------------------ environment
+
+    @Test
+    void environmentOverridesDefaultsAndFile() throws IOException {
+        Path file = yaml("""
+                http:
+                  port: 8000
+                media:
+                  port: 9000
+                  advertise: [192.0.2.1]
+                auth:
+                  keys:
+                    fromfile: "%s"
+                """.formatted(SECRET));
+
+        SfuConfig c = SfuConfig.load(file, Map.of(
+                "SFU_HTTP_PORT", " 8080 ",
+                "SFU_MEDIA_PORT", "10500",
+                "SFU_ADVERTISE", "203.0.113.10, 198.51.100.7,,",
+                "SFU_HTTP_BIND", "0.0.0.0",
+                "SFU_MEDIA_BIND", "::",
+                "SFU_CONSENT_TIMEOUT_SECONDS", "60",
+                "SFU_VIDEO_CODECS", "h264,vp8",
+                "SFU_KEYS", "a:" + SECRET + ", b:" + SECRET + ":with:colons"));
+
+        assertEquals(8080, c.http.port);
+        assertEquals(10500, c.media.port);
+        assertEquals(List.of("203.0.113.10", "198.51.100.7"), c.media.advertise);
+        assertEquals("0.0.0.0", c.http.bind);
+        assertEquals("::", c.media.bind);
+        assertEquals(60, c.media.consentTimeoutSeconds);
+        assertEquals(List.of("h264", "vp8"), c.codecs.video);
+        assertEquals(Map.of("a", SECRET, "b", SECRET + ":with:colons"), c.auth.keys, "SFU_KEYS replaces the file's keys");
+        assertFalse(c.dev);
+    }
+
+    @Test
+    void dtlsFilesComeFromTheEnvironmentTogether() {
+        SfuConfig c = SfuConfig.load(null, Map.of("SFU_DTLS_CERTIFICATE", "/c.pem", "SFU_DTLS_PRIVATE_KEY", "/k.pem"));
+
+        assertEquals("/c.pem", c.dtls.certificate);
+        assertEquals("/k.pem", c.dtls.privateKey);
+        assertTrue(refused(null, Map.of("SFU_DTLS_CERTIFICATE", "/c.pem")).contains("dtls.certificate and dtls.privateKey"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"true", "TRUE", "1", "yes", " yes "})
+    void sfuDevTurnsDevelopmentModeOn(String value) throws IOException {
+        Path file = yaml("http:\n  port: 7000\n");
+        assertTrue(SfuConfig.load(file, Map.of("SFU_DEV", value)).dev);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"false", "0", "no", "No"})
+    void sfuDevTurnsDevelopmentModeOff(String value) {
+        SfuConfig c = SfuConfig.load(null, Map.of("SFU_DEV", value, "SFU_KEYS", "k:" + SECRET));
+        assertFalse(c.dev);
+    }
+
+    @Test
+    void sfuDevThatIsNotABooleanIsRefused() {
+        String message = refused(null, Map.of("SFU_DEV", "maybe"));
+        assertTrue(message.contains("SFU_DEV") && message.contains("maybe"), message);
+    }
+
+    @Test
+    void sfuDevFalseWithoutKeysIsRefused() {
+        assertTrue(refused(null, Map.of("SFU_DEV", "false")).contains("auth.keys is empty"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"nocolon", ":secretwithoutkid0123456789abcdef0123", "kid:", "good:" + SECRET + ",bad"})
+    void malformedSfuKeysIsRefusedNamingTheBadPair(String value) {
+        String message = refused(null, Map.of("SFU_KEYS", value));
+        assertTrue(message.startsWith("SFU_KEYS: expected kid:secret"), message);
+    }
+
+    @Test
+    void portThatIsNotANumberIsRefusedNamingTheVariable() {
+        String message = refused(null, Map.of("SFU_HTTP_PORT", "http"));
+        assertTrue(message.contains("SFU_HTTP_PORT") && message.contains("\"http\""), message);
+        assertTrue(refused(null, Map.of("SFU_CONSENT_TIMEOUT_SECONDS", "1m")).contains("SFU_CONSENT_TIMEOUT_SECONDS"));
+    }
+
+    // ------------------------------------------------------------------ validation
+
+    @Test
+    void portsOutOfRangeAreRefused() throws IOException {
+        assertEquals("http.port must be between 0 and 65535, got 70000",
+                refused(yaml("dev: true\nhttp:\n  port: 70000\n"), Map.of()));
+        assertEquals("media.port must be between 0 and 65535, got -1", refused(null, Map.of("SFU_MEDIA_PORT", "-1")));
+        assertEquals(0, SfuConfig.load(null, Map.of("SFU_HTTP_PORT", "0", "SFU_MEDIA_PORT", "0")).http.port);
+        assertEquals(65535, SfuConfig.load(null, Map.of("SFU_MEDIA_PORT", "65535")).media.port);
+    }
+
+    @Test
+    void secretShorterThan32CharactersIsRefusedNamingItsKey() throws IOException {
+        String message = refused(null, Map.of("SFU_KEYS", "main:" + SECRET.substring(1)));
+        assertEquals("auth.keys.main: secrets must be at least 32 characters", message);
+        assertTrue(refused(yaml("dev: true\nauth:\n  keys:\n    short: abc\n"), Map.of()).contains("auth.keys.short"));
+    }
+
+    @Test
+    void nonDevelopmentModeWithoutKeysIsRefused() throws IOException {
+        String message = refused(yaml("dev: false\n"), Map.of());
+        assertTrue(message.contains("auth.keys is empty"), message);
+    }
+
+    @Test
+    void unknownSettingIsRefusedNamingIt() throws IOException {
+        String top = refused(yaml("dev: true\ndevmode: true\n"), Map.of());
+        assertTrue(top.contains("unknown setting \"devmode\""), top);
+        String nested = refused(yaml("dev: true\nhttp:\n  prot: 7880\n"), Map.of());
+        assertTrue(nested.contains("unknown setting \"prot\""), nested);
+        assertTrue(nested.contains("http"), "says where: " + nested);
+    }
+
+    @Test
+    void missingFileIsRefused() {
+        Path missing = dir.resolve("nope.yaml");
+        String message = refused(missing, Map.of());
+        assertTrue(message.contains("nope.yaml") && message.contains("does not exist"), message);
+        assertTrue(refused(dir, Map.of()).contains("does not exist"), "a directory is not a config file");
+    }
+
+    @Test
+    void invalidYamlIsRefusedWithTheFileAndLine() throws IOException {
+        Path file = yaml("dev: true\nhttp:\n  port: [unclosed\n");
+        String message = refused(file, Map.of());
+        assertTrue(message.startsWith(file.toString()), message);
+        assertTrue(message.contains("line"), message);
+    }
+
+    @Test
+    void valueOfTheWrongTypeIsRefused() throws IOException {
+        String message = refused(yaml("dev: true\nhttp:\n  port: seventy\n"), Map.of());
+        assertTrue(message.contains("seventy") || message.contains("int"), message);
+    }
+
+    @Test
+    void otherRangesAreChecked() throws IOException {
+        assertTrue(refused(yaml("dev: true\nhttp:\n  maxMessageBytes: 100\n"), Map.of()).contains("http.maxMessageBytes"));
+        assertTrue(refused(null, Map.of("SFU_CONSENT_TIMEOUT_SECONDS", "4")).contains("media.consentTimeoutSeconds"));
+        assertTrue(refused(yaml("dev: true\nmedia:\n  dtlsHandshakeTimeoutSeconds: 0\n"), Map.of())
+                .contains("media.dtlsHandshakeTimeoutSeconds"));
+        assertTrue(refused(yaml("dev: true\nrooms:\n  maxParticipants: 0\n"), Map.of()).contains("rooms.maxParticipants"));
+    }
+
+    @Test
+    void unsupportedOrNoVideoCodecIsRefused() {
+        assertTrue(refused(null, Map.of("SFU_VIDEO_CODECS", "VP8,AV1")).contains("\"AV1\""));
+        assertTrue(refused(null, Map.of("SFU_VIDEO_CODECS", " , ")).contains("at least one"));
+    }
+}
