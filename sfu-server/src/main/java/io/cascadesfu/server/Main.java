@@ -9,6 +9,11 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            // Leak tracking costs a sampled record per pooled buffer; tests turn it up to paranoid,
+            // production runs without it unless the operator asks (-Dio.netty.leakDetection.level=simple).
+            io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        }
         Path configFile = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
