@@ -86,9 +86,18 @@ final class Participant implements PeerListener {
         Participant sourceOwner;
         long ssrc;
         Consumer consumer;          // made once the client answered an offer with this slot active
+        /** The client refused the m-section in its answer: nothing is sent on it. */
         boolean rejected;
         /** Inactive in an offer the client has answered: may carry another track now. */
         boolean reusable;
+        /** Part of the last offer sent, and whether it was active there. */
+        boolean offered;
+        boolean offeredActive;
+
+        /** The client has not yet seen what this slot now carries. */
+        boolean needsOffer() {
+            return !offered || offeredActive != (source != null);
+        }
 
         SubscriberSlotState(String mid, TrackKind kind) {
             this.mid = mid;
@@ -269,11 +278,11 @@ final class Participant implements PeerListener {
                 }
             }
         }
-        if (!changed) {
+        if (!changed && slots.stream().noneMatch(SubscriberSlotState::needsOffer)) {
             return;
         }
         if (awaitingAnswer) {
-            subscriptionsDirty = true;
+            subscriptionsDirty = true; // folded into the next offer, once this one is answered
             return;
         }
         sendSubscribeOffer();
@@ -306,6 +315,7 @@ final class Participant implements PeerListener {
         slot.ssrc = SubscriberMedia.newSsrc(slots.stream().mapToLong(s -> s.ssrc).toArray());
         slot.rejected = false;
         slot.reusable = false;
+        slot.offered = false;
     }
 
     private void deactivate(SubscriberSlotState s) {
@@ -328,6 +338,8 @@ final class Participant implements PeerListener {
         for (SubscriberSlotState s : slots) {
             desc.add(SubscriberMedia.slot(s.mid, s.kind, s.source == null ? null : s.source.info,
                     s.source == null ? null : s.sourceOwner.id, s.source == null ? null : s.source.trackId, s.ssrc));
+            s.offered = true;
+            s.offeredActive = s.source != null;
             if (s.source != null) {
                 ObjectNode n = tracks.addObject();
                 n.put("mid", s.mid);
@@ -365,9 +377,15 @@ final class Participant implements PeerListener {
         }
         awaitingAnswer = false;
         for (SubscriberSlotState s : slots) {
-            if (s.source == null) {
-                s.reusable = true;
+            if (!s.offered) {
+                continue; // assigned after the offer went out: it goes in the next one
+            }
+            if (!s.offeredActive) {
+                s.reusable = s.source == null;
                 continue;
+            }
+            if (s.source == null) {
+                continue; // the track went away after the offer: the next offer makes it inactive
             }
             if (s.consumer != null) {
                 continue;

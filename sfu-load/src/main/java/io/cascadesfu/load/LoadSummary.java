@@ -1,0 +1,136 @@
+package io.cascadesfu.load;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The result of a run: what the summary prints and {@code --json} writes. Times in milliseconds, rates per
+ * second, loss in percent.
+ */
+record LoadSummary(
+        String shape,
+        int participants,
+        int rooms,
+        List<String> nodes,
+        String impairmentUp,
+        String impairmentDown,
+        double seconds,
+        int connected,
+        int failed,
+        Map<String, Integer> failures,
+        Percentiles connectMs,
+        int streamsExpected,
+        int streamsReceiving,
+        long packetsSent,
+        long bytesSent,
+        long packetsReceived,
+        long bytesReceived,
+        double packetsSentPerSecond,
+        double packetsReceivedPerSecond,
+        double mbitSentPerSecond,
+        double mbitReceivedPerSecond,
+        long packetsExpected,
+        long packetsLost,
+        double lossPercent,
+        Percentiles latencyMs,
+        Percentiles jitterMs,
+        long keyframesSent,
+        long keyframeRequests,
+        long foreignPackets,
+        List<NodeResult> nodeResults,
+        List<ParticipantResult> participantResults) {
+
+    /** Percentiles of a distribution, milliseconds. */
+    record Percentiles(long count, double mean, double p50, double p90, double p99, double p999, double max) {
+        static Percentiles ofMicros(Histogram h) {
+            if (h.getTotalCount() == 0) {
+                return new Percentiles(0, 0, 0, 0, 0, 0, 0);
+            }
+            return new Percentiles(h.getTotalCount(), round(h.getMean() / 1000),
+                    round(h.getValueAtPercentile(50) / 1000.0), round(h.getValueAtPercentile(90) / 1000.0),
+                    round(h.getValueAtPercentile(99) / 1000.0), round(h.getValueAtPercentile(99.9) / 1000.0),
+                    round(h.getMaxValue() / 1000.0));
+        }
+    }
+
+    /** A node's resource use: CPU as a share of the whole machine (0..100 %), heap in MB, its RTP counters. */
+    record NodeResult(String url, double cpuPercentStart, double cpuPercentEnd, double cpuPercentPeak,
+                      double cpuCount, double heapMbStart, double heapMbEnd, double heapMbPeak,
+                      double rtpInPerSecond, double rtpOutPerSecond, String error) {
+    }
+
+    /** One stream received by one participant. */
+    record StreamResult(int sender, String kind, long received, long expected, long lost) {
+    }
+
+    record ParticipantResult(String identity, String room, String state, String failure, double connectMs,
+                             int streamsExpected, List<StreamResult> streams) {
+    }
+
+    static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+
+    void writeJson(Path file) throws IOException {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        mapper.writeValue(file.toFile(), this);
+    }
+
+    /** The human-readable summary. */
+    String toText() {
+        StringBuilder b = new StringBuilder();
+        b.append("==== summary ====\n");
+        b.append(String.format(Locale.ROOT, "shape %s, %d participants in %d room(s) on %s, measured %.1f s"
+                + " (after the ramp)%n", shape,
+                participants, rooms, String.join(" ", nodes), seconds));
+        if (!impairmentUp.equals("none") || !impairmentDown.equals("none")) {
+            b.append(String.format(Locale.ROOT, "impairment: client->node [%s], node->client [%s]%n", impairmentUp,
+                    impairmentDown));
+        }
+        b.append(String.format(Locale.ROOT, "participants: %d connected, %d failed%n", connected, failed));
+        failures.forEach((reason, n) -> b.append(String.format(Locale.ROOT, "  %4d x %s%n", n, reason)));
+        b.append(String.format(Locale.ROOT, "connect time ms: p50 %.0f  p90 %.0f  p99 %.0f  max %.0f%n",
+                connectMs.p50(), connectMs.p90(), connectMs.p99(), connectMs.max()));
+        b.append(String.format(Locale.ROOT, "streams: %d of %d expected are receiving%n", streamsReceiving,
+                streamsExpected));
+        b.append(String.format(Locale.ROOT, "sent:     %,d packets  %.0f pkt/s  %.2f Mbit/s  (%d keyframes, %d requested)%n",
+                packetsSent, packetsSentPerSecond, mbitSentPerSecond, keyframesSent, keyframeRequests));
+        b.append(String.format(Locale.ROOT, "received: %,d packets  %.0f pkt/s  %.2f Mbit/s%n", packetsReceived,
+                packetsReceivedPerSecond, mbitReceivedPerSecond));
+        b.append(String.format(Locale.ROOT, "loss: %,d of %,d expected = %.3f %%%n", packetsLost, packetsExpected,
+                lossPercent));
+        b.append(String.format(Locale.ROOT,
+                "latency ms (one-way, end to end): p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  (%,d samples)%n",
+                latencyMs.p50(), latencyMs.p90(), latencyMs.p99(), latencyMs.p999(), latencyMs.max(),
+                latencyMs.count()));
+        b.append(String.format(Locale.ROOT, "jitter ms (RFC 3550): p50 %.2f  p90 %.2f  p99 %.2f  max %.2f%n",
+                jitterMs.p50(), jitterMs.p90(), jitterMs.p99(), jitterMs.max()));
+        for (NodeResult n : nodeResults) {
+            if (n.error() != null && n.cpuCount() == 0) {
+                b.append(String.format(Locale.ROOT, "node %s: metrics unavailable (%s)%n", n.url(), n.error()));
+                continue;
+            }
+            b.append(String.format(Locale.ROOT,
+                    "node %s: cpu %.0f%% -> %.0f%% (peak %.0f%% of %.0f cores = %.2f cores), heap %.0f -> %.0f MB"
+                            + " (peak %.0f), rtp in %.0f/s out %.0f/s%n",
+                    n.url(), n.cpuPercentStart(), n.cpuPercentEnd(), n.cpuPercentPeak(), n.cpuCount(),
+                    n.cpuPercentPeak() / 100 * n.cpuCount(), n.heapMbStart(), n.heapMbEnd(), n.heapMbPeak(),
+                    n.rtpInPerSecond(), n.rtpOutPerSecond()));
+        }
+        if (foreignPackets > 0) {
+            b.append(String.format(Locale.ROOT, "packets without a probe header: %d%n", foreignPackets));
+        }
+        return b.toString();
+    }
+}
