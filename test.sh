@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: the Maven build (unit, property and integration tests on real sockets,
-# Netty's leak detector at paranoid) and then the browser end-to-end tests in headless Chromium
-# against the packaged node.
+# Netty's leak detector at paranoid), smoke runs of the JMH benchmarks and the load tool, and the
+# browser end-to-end tests in headless Chromium against the packaged node.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 mvn -B -ntp verify "$@"
+
+# Smoke runs of the measuring tools, seconds each, so they keep working (full runs: BENCHMARKS.md).
+java -jar sfu-bench/target/sfu-bench.jar RtpBenchmark.validate -f 1 -wi 1 -i 1 -w 1s -r 1s
+bash scripts/load-smoke.sh
 
 if [ "${SKIP_E2E:-0}" = "1" ]; then
   echo "test.sh: SKIP_E2E=1, browser tests skipped"
