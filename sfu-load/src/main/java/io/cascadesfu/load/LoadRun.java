@@ -280,15 +280,19 @@ final class LoadRun {
             NodeMetrics.Sample base = n.baseline();
             NodeMetrics.Sample last = n.latest();
             if (first == null || last == null) {
-                nodeResults.add(new NodeResult(n.node.toString(), 0, 0, 0, 0, 0, 0, 0, 0, 0, n.lastError()));
+                nodeResults.add(new NodeResult(n.node.toString(), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, n.lastError()));
                 continue;
             }
             double span = Math.max(1e-9, (last.atNs() - base.atNs()) / 1e9);
+            double cpuSeconds = (last.cpuTimeNs() - base.cpuTimeNs()) / 1e9;
+            double rtpOut = last.rtpOut() - base.rtpOut();
             nodeResults.add(new NodeResult(n.node.toString(), LoadSummary.round(first.cpuUsage() * 100),
                     LoadSummary.round(last.cpuUsage() * 100), LoadSummary.round(n.peakCpu() * 100), last.cpuCount(),
                     LoadSummary.round(first.heapBytes() / 1e6), LoadSummary.round(last.heapBytes() / 1e6),
                     LoadSummary.round(n.peakHeapBytes() / 1e6), LoadSummary.round((last.rtpIn() - base.rtpIn()) / span),
-                    LoadSummary.round((last.rtpOut() - base.rtpOut()) / span), n.lastError()));
+                    LoadSummary.round(rtpOut / span), LoadSummary.round(cpuSeconds / span),
+                    cpuSeconds > 0 ? LoadSummary.round(rtpOut / cpuSeconds) : 0,
+                    LoadSummary.round(last.burstP50Ms()), LoadSummary.round(last.burstP99Ms()), n.lastError()));
         }
         long sent = stats.packetsSent.sum() - baseSent;
         long sentBytes = stats.bytesSent.sum() - baseSentBytes;

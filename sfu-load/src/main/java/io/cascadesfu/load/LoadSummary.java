@@ -63,7 +63,8 @@ record LoadSummary(
     /** A node's resource use: CPU as a share of the whole machine (0..100 %), heap in MB, its RTP counters. */
     record NodeResult(String url, double cpuPercentStart, double cpuPercentEnd, double cpuPercentPeak,
                       double cpuCount, double heapMbStart, double heapMbEnd, double heapMbPeak,
-                      double rtpInPerSecond, double rtpOutPerSecond, String error) {
+                      double rtpInPerSecond, double rtpOutPerSecond, double coresUsed, double rtpOutPerCoreSecond,
+                      double nodeLatencyP50Ms, double nodeLatencyP99Ms, String error) {
     }
 
     /** One stream received by one participant. */
@@ -123,10 +124,13 @@ record LoadSummary(
             }
             b.append(String.format(Locale.ROOT,
                     "node %s: cpu %.0f%% -> %.0f%% (peak %.0f%% of %.0f cores = %.2f cores), heap %.0f -> %.0f MB"
-                            + " (peak %.0f), rtp in %.0f/s out %.0f/s%n",
+                            + " (peak %.0f), rtp in %.0f/s out %.0f/s%n"
+                            + "node %s: measured window: %.2f cores used (process CPU time), %.0f rtp packets out per core-second%n"
+                            + "node %s: processing latency per read burst (sfu_forward_burst): p50 %.3f ms  p99 %.3f ms%n",
                     n.url(), n.cpuPercentStart(), n.cpuPercentEnd(), n.cpuPercentPeak(), n.cpuCount(),
                     n.cpuPercentPeak() / 100 * n.cpuCount(), n.heapMbStart(), n.heapMbEnd(), n.heapMbPeak(),
-                    n.rtpInPerSecond(), n.rtpOutPerSecond()));
+                    n.rtpInPerSecond(), n.rtpOutPerSecond(), n.url(), n.coresUsed(), n.rtpOutPerCoreSecond(),
+                    n.url(), n.nodeLatencyP50Ms(), n.nodeLatencyP99Ms()));
         }
         if (foreignPackets > 0) {
             b.append(String.format(Locale.ROOT, "packets without a probe header: %d%n", foreignPackets));

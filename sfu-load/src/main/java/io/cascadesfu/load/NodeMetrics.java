@@ -24,8 +24,12 @@ final class NodeMetrics {
      * @param heapBytes  {@code jvm_memory_used_bytes} summed over {@code area="heap"}
      * @param rtpIn      {@code sfu_packets_in_total{kind="rtp"}}
      * @param rtpOut     {@code sfu_packets_out_total{kind="rtp"}}
+     * @param cpuTimeNs  {@code process_cpu_time_ns_total}: CPU time the node process has used
+     * @param burstP50Ms {@code sfu_forward_burst_seconds} median over the node's recent window, in ms
+     * @param burstP99Ms the same, 99th percentile: the latency the node's own processing adds
      */
-    record Sample(long atNs, double cpuUsage, double cpuCount, double heapBytes, double rtpIn, double rtpOut) {
+    record Sample(long atNs, double cpuUsage, double cpuCount, double heapBytes, double rtpIn, double rtpOut,
+                  double cpuTimeNs, double burstP50Ms, double burstP99Ms) {
         /** Cores in use: usage of the machine times its processors. */
         double cores() {
             return cpuUsage * cpuCount;
@@ -131,6 +135,9 @@ final class NodeMetrics {
         double heap = 0;
         double in = 0;
         double out = 0;
+        double cpuTime = 0;
+        double burstP50 = 0;
+        double burstP99 = 0;
         for (String line : text.split("\n")) {
             if (line.isEmpty() || line.charAt(0) == '#') {
                 continue;
@@ -152,6 +159,14 @@ final class NodeMetrics {
             switch (name) {
                 case "process_cpu_usage" -> cpu = value;
                 case "system_cpu_count" -> cpus = value;
+                case "process_cpu_time_ns_total" -> cpuTime = value;
+                case "sfu_forward_burst_seconds" -> {
+                    if (labels.contains("quantile=\"0.5\"")) {
+                        burstP50 = value * 1000;
+                    } else if (labels.contains("quantile=\"0.99\"")) {
+                        burstP99 = value * 1000;
+                    }
+                }
                 case "jvm_memory_used_bytes" -> heap += labels.contains("area=\"heap\"") ? value : 0;
                 case "sfu_packets_in_total" -> in += labels.contains("kind=\"rtp\"") ? value : 0;
                 case "sfu_packets_out_total" -> out += labels.contains("kind=\"rtp\"") ? value : 0;
@@ -159,6 +174,6 @@ final class NodeMetrics {
                 }
             }
         }
-        return new Sample(atNs, cpu, cpus, heap, in, out);
+        return new Sample(atNs, cpu, cpus, heap, in, out, cpuTime, burstP50, burstP99);
     }
 }

@@ -61,7 +61,7 @@ public final class Main {
         System.err.println("  without --config: development mode on 127.0.0.1 (http 7880, media udp 10000)");
         System.err.println("  environment: SFU_DEV SFU_HTTP_BIND SFU_HTTP_PORT SFU_MEDIA_BIND SFU_MEDIA_PORT SFU_ADVERTISE");
         System.err.println("               SFU_KEYS=kid:secret,... SFU_CONSENT_TIMEOUT_SECONDS SFU_DTLS_CERTIFICATE");
-        System.err.println("               SFU_DTLS_PRIVATE_KEY SFU_VIDEO_CODECS SFU_LOG_LEVEL");
+        System.err.println("               SFU_DTLS_PRIVATE_KEY SFU_VIDEO_CODECS SFU_MAX_PARTICIPANTS SFU_LOG_LEVEL");
         System.exit(error == null ? 0 : 2);
     }
 }

@@ -125,6 +125,7 @@ public final class SfuConfig {
             }
         }
         if ((v = env.get("SFU_VIDEO_CODECS")) != null) codecs.video = splitList(v);
+        if ((v = env.get("SFU_MAX_PARTICIPANTS")) != null) rooms.maxParticipants = parseInt("SFU_MAX_PARTICIPANTS", v);
     }
 
     void validate() {

@@ -29,6 +29,8 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
     private final TransportRegistry registry;
     private final SfuMetrics metrics;
     private final StunMessage stun = new StunMessage();
+    /** nanoTime of the first datagram of the current read burst, 0 between bursts. */
+    private long burstStartNs;
 
     EdgeHandler(TransportRegistry registry, SfuMetrics metrics) {
         this.registry = registry;
@@ -41,8 +43,12 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
             io.netty.util.ReferenceCountUtil.release(msg);
             return;
         }
+        long nowNs = System.nanoTime();
+        if (burstStartNs == 0) {
+            burstStartNs = nowNs;
+        }
         try {
-            onDatagram(datagram.content(), datagram.sender(), System.nanoTime());
+            onDatagram(datagram.content(), datagram.sender(), nowNs);
         } catch (RuntimeException e) {
             // A bug must cost one packet, never the node.
             log.warn("error handling a datagram from {}", datagram.sender(), e);
@@ -109,6 +115,10 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         ctx.flush();
+        if (burstStartNs != 0) {
+            metrics.burstHandled(System.nanoTime() - burstStartNs);
+            burstStartNs = 0;
+        }
     }
 
     @Override

@@ -15,8 +15,15 @@ final class SrtpProvider {
 
     static final Logger LOGGER;
 
+    /** System property naming jitsi-srtp's AES provider: {@code SunJCE} (default) or {@code OpenSSL} (JNI). */
+    static final String AES_PROPERTY = "cascadesfu.srtp.aes";
+
     static {
-        Aes.setFactoryClassName("SunJCE");
+        String aes = System.getProperty(AES_PROPERTY, "SunJCE");
+        if (!aes.equals("SunJCE") && !aes.equals("OpenSSL")) {
+            throw new IllegalArgumentException(AES_PROPERTY + " must be SunJCE or OpenSSL, not " + aes);
+        }
+        Aes.setFactoryClassName(aes);
         LOGGER = new LoggerImpl(SrtpSession.class.getName(), Level.WARNING);
     }
 

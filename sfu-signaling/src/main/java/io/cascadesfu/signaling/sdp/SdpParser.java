@@ -21,9 +21,9 @@ import java.util.Map;
  */
 public final class SdpParser {
     /** Largest body accepted, in characters. Browser offers are 5-20 KB; more than this is a broken or hostile client. */
-    public static final int MAX_SDP_CHARS = 64 * 1024;
+    public static final int MAX_SDP_CHARS = 256 * 1024; // the signaling message limit
     /** Most m-sections accepted in one body. */
-    public static final int MAX_MEDIA_SECTIONS = 64;
+    public static final int MAX_MEDIA_SECTIONS = 512; // a subscriber in a large audio room has one per speaker
 
     private static final int MAX_QUOTED_CHARS = 60;
 

@@ -262,7 +262,7 @@ class SdpParserTest {
 
     @Test
     void rejectsHugeInput() {
-        String huge = SdpFixtures.load(SdpFixtures.SENDONLY) + "a=x-padding:" + "x".repeat(70_000) + "\r\n";
+        String huge = SdpFixtures.load(SdpFixtures.SENDONLY) + "a=x-padding:" + "x".repeat(SdpParser.MAX_SDP_CHARS) + "\r\n";
 
         SdpException e = assertThrows(SdpException.class, () -> SdpParser.parse(huge));
         assertTrue(e.getMessage().contains("too large"), e.getMessage());
@@ -270,7 +270,7 @@ class SdpParserTest {
 
     @Test
     void rejectsTooManyMediaSections() {
-        String sdp = "v=0\r\n" + "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\n".repeat(65);
+        String sdp = "v=0\r\n" + "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\n".repeat(SdpParser.MAX_MEDIA_SECTIONS + 1);
 
         SdpException e = assertThrows(SdpException.class, () -> SdpParser.parse(sdp));
         assertTrue(e.getMessage().contains("too many m-sections"), e.getMessage());
