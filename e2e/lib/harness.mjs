@@ -93,7 +93,7 @@ export async function freePorts() {
 // Server
 
 /** Starts the server and waits for /health. Returns {baseUrl, httpPort, mediaPort, logFile, stop, logTail}. */
-export async function startServer({ name }) {
+export async function startServer({ name, env = {} }) {
   const ports = await freePorts();
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
@@ -111,6 +111,7 @@ export async function startServer({ name }) {
       SFU_HTTP_PORT: String(ports.http),
       SFU_MEDIA_PORT: String(ports.media),
       SFU_DEV: 'true',
+      ...env,
     },
     stdio: ['ignore', logFd, logFd],
     detached: true, // its own process group, killed as a whole
@@ -296,8 +297,8 @@ export function waitForMediaRising(participant, from, before, { minFrames = 1, m
  * Starts a server and a browser; returns an environment whose `stop()` tears both down and whose
  * `guard(fn)` wraps a test body so a failure prints the server log and the pages' state.
  */
-export async function startSuite(name) {
-  const server = await startServer({ name });
+export async function startSuite(name, { env = {} } = {}) {
+  const server = await startServer({ name, env });
   let browser;
   try {
     browser = await launchBrowser();

@@ -292,7 +292,7 @@ final class LoadRun {
                     LoadSummary.round(n.peakHeapBytes() / 1e6), LoadSummary.round((last.rtpIn() - base.rtpIn()) / span),
                     LoadSummary.round(rtpOut / span), LoadSummary.round(cpuSeconds / span),
                     cpuSeconds > 0 ? LoadSummary.round(rtpOut / cpuSeconds) : 0,
-                    LoadSummary.round(last.burstP50Ms()), LoadSummary.round(last.burstP99Ms()), n.lastError()));
+                    LoadSummary.round(last.forwardP50Ms()), LoadSummary.round(last.forwardP99Ms()), n.lastError()));
         }
         long sent = stats.packetsSent.sum() - baseSent;
         long sentBytes = stats.bytesSent.sum() - baseSentBytes;

@@ -126,7 +126,7 @@ record LoadSummary(
                     "node %s: cpu %.0f%% -> %.0f%% (peak %.0f%% of %.0f cores = %.2f cores), heap %.0f -> %.0f MB"
                             + " (peak %.0f), rtp in %.0f/s out %.0f/s%n"
                             + "node %s: measured window: %.2f cores used (process CPU time), %.0f rtp packets out per core-second%n"
-                            + "node %s: processing latency per read burst (sfu_forward_burst): p50 %.3f ms  p99 %.3f ms%n",
+                            + "node %s: latency the node adds per datagram (sfu_forward_latency): p50 %.3f ms  p99 %.3f ms%n",
                     n.url(), n.cpuPercentStart(), n.cpuPercentEnd(), n.cpuPercentPeak(), n.cpuCount(),
                     n.cpuPercentPeak() / 100 * n.cpuCount(), n.heapMbStart(), n.heapMbEnd(), n.heapMbPeak(),
                     n.rtpInPerSecond(), n.rtpOutPerSecond(), n.url(), n.coresUsed(), n.rtpOutPerCoreSecond(),

@@ -25,11 +25,11 @@ final class NodeMetrics {
      * @param rtpIn      {@code sfu_packets_in_total{kind="rtp"}}
      * @param rtpOut     {@code sfu_packets_out_total{kind="rtp"}}
      * @param cpuTimeNs  {@code process_cpu_time_ns_total}: CPU time the node process has used
-     * @param burstP50Ms {@code sfu_forward_burst_seconds} median over the node's recent window, in ms
-     * @param burstP99Ms the same, 99th percentile: the latency the node's own processing adds
+     * @param forwardP50Ms {@code sfu_forward_latency_seconds} median over the node's recent window, in ms
+     * @param forwardP99Ms the same, 99th percentile: the latency the node's own processing adds
      */
     record Sample(long atNs, double cpuUsage, double cpuCount, double heapBytes, double rtpIn, double rtpOut,
-                  double cpuTimeNs, double burstP50Ms, double burstP99Ms) {
+                  double cpuTimeNs, double forwardP50Ms, double forwardP99Ms) {
         /** Cores in use: usage of the machine times its processors. */
         double cores() {
             return cpuUsage * cpuCount;
@@ -136,8 +136,8 @@ final class NodeMetrics {
         double in = 0;
         double out = 0;
         double cpuTime = 0;
-        double burstP50 = 0;
-        double burstP99 = 0;
+        double forwardP50 = 0;
+        double forwardP99 = 0;
         for (String line : text.split("\n")) {
             if (line.isEmpty() || line.charAt(0) == '#') {
                 continue;
@@ -160,11 +160,11 @@ final class NodeMetrics {
                 case "process_cpu_usage" -> cpu = value;
                 case "system_cpu_count" -> cpus = value;
                 case "process_cpu_time_ns_total" -> cpuTime = value;
-                case "sfu_forward_burst_seconds" -> {
+                case "sfu_forward_latency_seconds" -> {
                     if (labels.contains("quantile=\"0.5\"")) {
-                        burstP50 = value * 1000;
+                        forwardP50 = value * 1000;
                     } else if (labels.contains("quantile=\"0.99\"")) {
-                        burstP99 = value * 1000;
+                        forwardP99 = value * 1000;
                     }
                 }
                 case "jvm_memory_used_bytes" -> heap += labels.contains("area=\"heap\"") ? value : 0;
@@ -174,6 +174,6 @@ final class NodeMetrics {
                 }
             }
         }
-        return new Sample(atNs, cpu, cpus, heap, in, out, cpuTime, burstP50, burstP99);
+        return new Sample(atNs, cpu, cpus, heap, in, out, cpuTime, forwardP50, forwardP99);
     }
 }

@@ -29,7 +29,10 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
     private final TransportRegistry registry;
     private final SfuMetrics metrics;
     private final StunMessage stun = new StunMessage();
-    /** nanoTime of the first datagram of the current read burst, 0 between bursts. */
+    /**
+     * nanoTime of the first datagram of the current read burst (datagrams of one recvmmsg call were
+     * all waiting in the socket together), 0 between bursts.
+     */
     private long burstStartNs;
 
     EdgeHandler(TransportRegistry registry, SfuMetrics metrics) {
@@ -55,6 +58,10 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
         } finally {
             datagram.release();
         }
+        // What this datagram caused goes out now (one sendmmsg for its whole fan-out), not after the
+        // rest of the read burst: the packets read with it wait in the burst, not behind its sends too.
+        ctx.flush();
+        metrics.datagramHandled(System.nanoTime() - burstStartNs);
     }
 
     private void onDatagram(ByteBuf buf, InetSocketAddress from, long nowNs) {
@@ -115,10 +122,7 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         ctx.flush();
-        if (burstStartNs != 0) {
-            metrics.burstHandled(System.nanoTime() - burstStartNs);
-            burstStartNs = 0;
-        }
+        burstStartNs = 0;
     }
 
     @Override

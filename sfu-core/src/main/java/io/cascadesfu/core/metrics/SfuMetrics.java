@@ -19,7 +19,7 @@ public final class SfuMetrics {
     private final Counter[] packetsOut = new Counter[Kind.values().length];
     private final Counter[] bytesOut = new Counter[Kind.values().length];
     private final Counter[] dropped = new Counter[DropReason.values().length];
-    private final Timer burstLatency;
+    private final Timer forwardLatency;
     private final Counter handshakesSucceeded;
     private final Counter handshakesFailed;
 
@@ -38,9 +38,10 @@ public final class SfuMetrics {
             dropped[reason.ordinal()] = Counter.builder("sfu.packets.dropped").description("Packets dropped, by reason")
                     .tag("reason", reason.tag()).register(registry);
         }
-        burstLatency = Timer.builder("sfu.forward.burst")
-                .description("Time from the first datagram of a read burst to the end of the flush of what it caused: "
-                        + "the latency the node's own processing adds (socket queues not included)")
+        forwardLatency = Timer.builder("sfu.forward.latency")
+                .description("Per datagram: from the moment its read burst came off the socket to the moment what it "
+                        + "caused was flushed to the socket; the latency the node's processing and queueing behind the "
+                        + "datagrams read with it add (kernel socket queues not included)")
                 .publishPercentiles(0.5, 0.9, 0.99, 0.999)
                 .distributionStatisticExpiry(java.time.Duration.ofSeconds(30))
                 .distributionStatisticBufferLength(3)
@@ -84,9 +85,9 @@ public final class SfuMetrics {
         return packetsIn[kind.ordinal()].count();
     }
 
-    /** One read burst handled: {@code nanos} from its first datagram to the end of the flush. */
-    public void burstHandled(long nanos) {
-        burstLatency.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    /** One datagram handled: {@code nanos} from its read burst's start to the end of its flush. */
+    public void datagramHandled(long nanos) {
+        forwardLatency.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     public void handshake(boolean success) {
