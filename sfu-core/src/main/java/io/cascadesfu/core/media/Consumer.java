@@ -139,6 +139,7 @@ public final class Consumer {
         closed = true;
         producer.removeConsumer(this);
         subscriber.removeConsumer(this);
+        subscriber.transport().onSsrcRetired(params.ssrc());
     }
 
     @Override

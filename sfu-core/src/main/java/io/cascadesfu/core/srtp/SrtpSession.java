@@ -22,9 +22,11 @@ import org.jitsi.srtp.SrtpPolicy;
  * copied through one scratch array of this session. Once an SSRC's context exists no object is made per
  * packet.
  *
- * <p>Contexts are derived lazily per SSRC and direction; at most {@link #MAX_SSRCS} per direction and packet
- * kind. A receive context is kept only once a packet authenticated with it, so garbage SSRCs neither fill
- * the table nor lock out real streams. Receive replay protection is on; the send side does not check for
+ * <p>Contexts are derived lazily per SSRC and direction: at most {@link #MAX_RECEIVE_SSRCS} per packet kind
+ * for what the peer sends, and {@link #MAX_SEND_SSRCS} for our own streams (one per consumer on this
+ * transport; {@link #forgetSendSsrc} drops a stream's contexts when its consumer goes). A receive context is
+ * kept only once a packet authenticated with it, so garbage SSRCs neither fill the table nor lock out real
+ * streams. Receive replay protection is on; the send side does not check for
  * replay, so that a packet may be sent again (NACK retransmission without RTX).
  */
 public final class SrtpSession {
@@ -33,8 +35,10 @@ public final class SrtpSession {
     public static final int MAX_RTP_OVERHEAD = 16;
     /** Bytes a protectRtcp call may append: the tag and the 4-byte E flag + SRTCP index. */
     public static final int MAX_RTCP_OVERHEAD = 20;
-    /** Cap on SSRC contexts per direction and packet kind. */
-    public static final int MAX_SSRCS = 64;
+    /** Cap on the peer's SSRC contexts per packet kind (a relay link carries a room's worth of streams). */
+    public static final int MAX_RECEIVE_SSRCS = 256;
+    /** Cap on our own SSRC contexts per packet kind: a subscriber of a large audio room has hundreds. */
+    public static final int MAX_SEND_SSRCS = 4096;
 
     private static final int RTP_HEADER_LENGTH = 12;
     private static final int RTP_OFFSET_SSRC = 8;
@@ -93,7 +97,7 @@ public final class SrtpSession {
         boolean fresh = context == null;
         try {
             if (fresh) {
-                if (rtpReceive.size() >= MAX_SSRCS) {
+                if (rtpReceive.size() >= MAX_RECEIVE_SSRCS) {
                     return SrtpResult.INVALID;
                 }
                 context = receiveFactory.deriveContext(ssrc, 0);
@@ -127,7 +131,7 @@ public final class SrtpSession {
         boolean fresh = context == null;
         try {
             if (fresh) {
-                if (rtcpReceive.size() >= MAX_SSRCS) {
+                if (rtcpReceive.size() >= MAX_RECEIVE_SSRCS) {
                     return SrtpResult.INVALID;
                 }
                 context = receiveFactory.deriveControlContext(ssrc);
@@ -162,7 +166,7 @@ public final class SrtpSession {
         try {
             SrtpCryptoContext context = rtpSend.get(ssrc);
             if (context == null) {
-                if (rtpSend.size() >= MAX_SSRCS) {
+                if (rtpSend.size() >= MAX_SEND_SSRCS) {
                     return SrtpResult.INVALID;
                 }
                 context = sendFactory.deriveContext(ssrc, 0);
@@ -182,6 +186,12 @@ public final class SrtpSession {
         }
     }
 
+    /** Drops the send contexts of one of our streams that ended (its consumer closed). */
+    public void forgetSendSsrc(long ssrc) {
+        rtpSend.remove((int) ssrc);
+        rtcpSend.remove((int) ssrc);
+    }
+
     /** Encrypts and authenticates an RTCP packet in place, appending E|index and the tag. */
     public SrtpResult protectRtcp(ByteBuf packet) {
         int length = packet.readableBytes();
@@ -193,7 +203,7 @@ public final class SrtpSession {
         try {
             SrtcpCryptoContext context = rtcpSend.get(ssrc);
             if (context == null) {
-                if (rtcpSend.size() >= MAX_SSRCS) {
+                if (rtcpSend.size() >= MAX_SEND_SSRCS) {
                     return SrtpResult.INVALID;
                 }
                 context = sendFactory.deriveControlContext(ssrc);

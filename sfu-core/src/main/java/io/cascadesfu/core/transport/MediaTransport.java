@@ -31,6 +31,10 @@ public interface MediaTransport {
 
     void setListener(TransportListener listener);
 
+    /** One of our outgoing streams on this transport ended (its consumer closed): drop its per-SSRC state. */
+    default void onSsrcRetired(long ssrc) {
+    }
+
     /** Stops the transport; the listener gets {@code onTransportClosed} once. Idempotent. */
     void close(String reason);
 }

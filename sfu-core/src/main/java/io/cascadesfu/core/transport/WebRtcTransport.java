@@ -261,6 +261,13 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
     }
 
     @Override
+    public void onSsrcRetired(long ssrc) {
+        if (srtp != null) {
+            srtp.forgetSendSsrc(ssrc);
+        }
+    }
+
+    @Override
     public void flush() {
         channel.flush();
     }

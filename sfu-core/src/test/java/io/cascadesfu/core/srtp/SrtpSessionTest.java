@@ -203,7 +203,7 @@ class SrtpSessionTest {
     @Test
     void capsSsrcContextsButStillAcceptsKnownStreams() {
         SrtpSession[] s = pair(SrtpProfile.AEAD_AES_128_GCM, 6);
-        for (int i = 0; i < SrtpSession.MAX_SSRCS; i++) {
+        for (int i = 0; i < SrtpSession.MAX_RECEIVE_SSRCS; i++) {
             assertEquals(SrtpResult.OK, unprotect(s[1], protect(s[0], rtp(1000 + i, 1, 10), false), false, false));
         }
         SrtpSession otherSender = pair(SrtpProfile.AEAD_AES_128_GCM, 6)[0]; // same keys, no contexts yet
@@ -213,10 +213,24 @@ class SrtpSessionTest {
     }
 
     @Test
+    void protectsHundredsOfOwnStreamsAndForgetsEndedOnes() {
+        SrtpSession[] s = pair(SrtpProfile.AEAD_AES_128_GCM, 9);
+        // A subscriber in a large audio room: one SSRC of ours per remote participant (here more than the
+        // old cap of 64, within what the receiving test peer accepts).
+        for (int i = 0; i < 200; i++) {
+            assertEquals(SrtpResult.OK, unprotect(s[1], protect(s[0], rtp(7000 + i, 1, 10), false), false, false));
+        }
+        s[0].forgetSendSsrc(7000);
+        // A consumer made later with the same SSRC starts a fresh context; the peer's receive context for
+        // that SSRC is still at sequence 1, so a later sequence number decrypts.
+        assertEquals(SrtpResult.OK, unprotect(s[1], protect(s[0], rtp(7000, 2, 10), false), false, false));
+    }
+
+    @Test
     void garbageSsrcsDoNotConsumeReceiveContexts() {
         SrtpSession[] s = pair(SrtpProfile.AES_CM_128_HMAC_SHA1_80, 7);
         Random random = new Random(7);
-        for (int i = 0; i < 3 * SrtpSession.MAX_SSRCS; i++) {
+        for (int i = 0; i < 3 * SrtpSession.MAX_RECEIVE_SSRCS; i++) {
             byte[] garbage = rtp(random.nextInt(), i, 40);
             assertEquals(SrtpResult.AUTH_FAIL, unprotect(s[1], garbage, false, false));
         }
