@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+bash scripts/ensure-test-deps.sh
 mvn -B -ntp verify "$@"
 
 # Smoke runs of the measuring tools, seconds each, so they keep working (full runs: BENCHMARKS.md).
