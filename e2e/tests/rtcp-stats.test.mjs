@@ -46,11 +46,12 @@ test('receiver and sender reports from the node fill in the browsers\' RTCP stat
     assert.equal(typeof inbound.jitter, 'number');
     assert.ok(inbound.jitter < 0.5, `jitter on loopback is small, got ${inbound.jitter}`);
 
-    // Keyframe requests from the subscriber reach the publisher: bob's decoder asked at least once
-    // (PLI at start), and alice's encoder answered keyframe requests.
-    const pubStats = await pcStats(alice, 'publish');
-    const outbound = pubStats.find((s) => s.type === 'outbound-rtp' && s.kind === 'video');
+    // A subscriber that joins a running call needs a keyframe: the node holds alice's video for carol
+    // and asks alice for one (PLI), which her encoder counts.
+    const carol = await suite.join({ room: 'rtcp', name: 'carol' });
+    await waitForMediaFrom(carol, ['alice']);
+    const outbound = (await pcStats(alice, 'publish')).find((s) => s.type === 'outbound-rtp' && s.kind === 'video');
     assert.ok(outbound.pliCount + outbound.firCount > 0, `alice received keyframe requests: ${JSON.stringify(outbound)}`);
-    assert.ok(outbound.keyFramesEncoded >= 1);
+    assert.ok(outbound.keyFramesEncoded >= 2, 'alice encoded a keyframe for carol');
   })(t);
 });
