@@ -30,8 +30,8 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
     private final SfuMetrics metrics;
     private final StunMessage stun = new StunMessage();
     /**
-     * nanoTime of the first datagram of the current read burst (datagrams of one recvmmsg call were
-     * all waiting in the socket together), 0 between bursts.
+     * When the current recvmmsg batch came off the socket: its datagrams were all waiting together,
+     * so each one's latency counts from there.
      */
     private long burstStartNs;
 
@@ -47,7 +47,7 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         long nowNs = System.nanoTime();
-        if (burstStartNs == 0) {
+        if (isFirstOfBatch(datagram.content())) {
             burstStartNs = nowNs;
         }
         try {
@@ -62,6 +62,19 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
         // rest of the read burst: the packets read with it wait in the burst, not behind its sends too.
         ctx.flush();
         metrics.datagramHandled(System.nanoTime() - burstStartNs);
+    }
+
+    /**
+     * With recvmmsg every datagram of one system call is a slice of one buffer, the first at its start
+     * (the pooled buffer object may be the same for consecutive calls, so identity would not tell).
+     * Without it, each datagram is a buffer of its own.
+     */
+    private static boolean isFirstOfBatch(ByteBuf content) {
+        ByteBuf batch = content.unwrap();
+        if (batch == null || !content.hasMemoryAddress() || !batch.hasMemoryAddress()) {
+            return true;
+        }
+        return content.memoryAddress() == batch.memoryAddress();
     }
 
     private void onDatagram(ByteBuf buf, InetSocketAddress from, long nowNs) {
@@ -122,7 +135,6 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         ctx.flush();
-        burstStartNs = 0;
     }
 
     @Override

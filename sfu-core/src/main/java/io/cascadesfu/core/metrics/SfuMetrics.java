@@ -39,9 +39,9 @@ public final class SfuMetrics {
                     .tag("reason", reason.tag()).register(registry);
         }
         forwardLatency = Timer.builder("sfu.forward.latency")
-                .description("Per datagram: from the moment its read burst came off the socket to the moment what it "
-                        + "caused was flushed to the socket; the latency the node's processing and queueing behind the "
-                        + "datagrams read with it add (kernel socket queues not included)")
+                .description("Per datagram: from the moment its recvmmsg batch came off the socket to the moment what "
+                        + "it caused was flushed to the socket; the latency the node's processing and queueing behind "
+                        + "the datagrams read with it add (kernel socket queues not included)")
                 .publishPercentiles(0.5, 0.9, 0.99, 0.999)
                 .distributionStatisticExpiry(java.time.Duration.ofSeconds(30))
                 .distributionStatisticBufferLength(3)
@@ -85,7 +85,7 @@ public final class SfuMetrics {
         return packetsIn[kind.ordinal()].count();
     }
 
-    /** One datagram handled: {@code nanos} from its read burst's start to the end of its flush. */
+    /** One datagram handled: {@code nanos} from its recvmmsg batch's arrival to the end of its flush. */
     public void datagramHandled(long nanos) {
         forwardLatency.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
