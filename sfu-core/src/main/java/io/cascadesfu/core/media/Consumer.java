@@ -68,7 +68,11 @@ public final class Consumer {
         return sendStats.packetCount();
     }
 
-    void onProducerRtp(ByteBuf packet, boolean keyframe, long nowNs) {
+    /**
+     * One packet of the producer, validated there: {@code payloadLength} is its payload without padding
+     * (the rewrite below changes header fields in place, never their length).
+     */
+    void onProducerRtp(ByteBuf packet, int payloadLength, boolean keyframe, long nowNs) {
         if (closed || !subscriber.transport().isConnected()) {
             return;
         }
@@ -93,9 +97,7 @@ public final class Consumer {
         RtpPacket.rewriteExtensionIds(out, extensionIds);
         timestampOffset = RtpPacket.timestamp(out) - inTimestamp;
         forwardedAny = true;
-        int payloadOffset = RtpPacket.validate(out);
-        sendStats.onPacketSent(payloadOffset < 0 ? 0 : RtpPacket.payloadLength(out, payloadOffset),
-                RtpPacket.timestamp(out), nowNs);
+        sendStats.onPacketSent(payloadLength, RtpPacket.timestamp(out), nowNs);
         subscriber.transport().sendRtp(out);
     }
 

@@ -101,11 +101,12 @@ public final class Producer {
             return;
         }
         receiveStats.onPacket(RtpPacket.sequenceNumber(packet), RtpPacket.timestamp(packet), nowNs);
+        int payloadLength = RtpPacket.payloadLength(packet, payloadOffset);
         boolean keyframe = params.kind() == TrackKind.VIDEO
-                && Keyframes.isKeyframe(packet, payloadOffset, RtpPacket.payloadLength(packet, payloadOffset), params.codec());
+                && Keyframes.isKeyframe(packet, payloadOffset, payloadLength, params.codec());
         List<Consumer> list = consumers;
         for (int i = 0, n = list.size(); i < n; i++) {
-            list.get(i).onProducerRtp(packet, keyframe, nowNs);
+            list.get(i).onProducerRtp(packet, payloadLength, keyframe, nowNs);
         }
     }
 
