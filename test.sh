@@ -16,4 +16,7 @@ if [ "${SKIP_E2E:-0}" = "1" ]; then
   echo "test.sh: SKIP_E2E=1, browser tests skipped"
   exit 0
 fi
-bash e2e/run.sh
+# Every browser test on one media worker, then again on two workers with each room's members spread over
+# both, so that every stream crosses a pipe.
+E2E_MEDIA_WORKERS=1 bash e2e/run.sh
+E2E_MEDIA_WORKERS=2 E2E_SPREAD=true bash e2e/run.sh

@@ -4,6 +4,8 @@
 // Environment:
 //   SFU_JAR        path of the server jar (default <repo>/sfu-server/target/sfu-server.jar)
 //   CHROMIUM       Chromium binary (default /usr/lib/chromium/chromium)
+//   E2E_MEDIA_WORKERS  media workers of every test's node (default 1); E2E_SPREAD=true places the members of
+//                      each room on different workers, so every test's streams cross pipes
 //   Server logs go to e2e/logs/; a failing test prints the tail of its file.
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -67,8 +69,11 @@ function tcpPortFree(port) {
   });
 }
 
-/** Two distinct free TCP ports (HTTP/WebSocket, and one spare for a future listener) and a free UDP port (media). */
-export async function freePorts() {
+/**
+ * Two distinct free TCP ports (HTTP/WebSocket, and one spare for a future listener) and `mediaCount` consecutive
+ * free UDP ports from `media` on (one per media worker).
+ */
+export async function freePorts(mediaCount = 1) {
   const http = await freeTcpPort();
   let spareTcp;
   do spareTcp = await freeTcpPort(); while (spareTcp === http);
@@ -82,9 +87,11 @@ export async function freePorts() {
       });
     });
     // ICE-TCP may one day share the media port number: take one free for both.
-    if (udp !== http && udp !== spareTcp && (await udpPortFree(udp)) && (await tcpPortFree(udp))) {
-      return { http, spareTcp, media: udp };
+    let free = udp + mediaCount - 1 <= 65535;
+    for (let p = udp; free && p < udp + mediaCount; p++) {
+      free = p !== http && p !== spareTcp && (await udpPortFree(p)) && (await tcpPortFree(p));
     }
+    if (free) return { http, spareTcp, media: udp };
   }
   throw new Error('no free UDP port found');
 }
@@ -94,7 +101,13 @@ export async function freePorts() {
 
 /** Starts the server and waits for /health. Returns {baseUrl, httpPort, mediaPort, logFile, stop, logTail}. */
 export async function startServer({ name, env = {} }) {
-  const ports = await freePorts();
+  const defaults = {
+    SFU_MEDIA_WORKERS: process.env.E2E_MEDIA_WORKERS || '1',
+    SFU_PLACEMENT_SPREAD: process.env.E2E_SPREAD || 'false',
+  };
+  const settings = { ...defaults, ...env };
+  const workers = Number(settings.SFU_MEDIA_WORKERS);
+  const ports = await freePorts(workers);
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   const logFd = fs.openSync(logFile, 'a');
@@ -103,7 +116,8 @@ export async function startServer({ name, env = {} }) {
   if (!fs.existsSync(jar)) throw new Error(`server jar not found: ${jar} (build it, or set SFU_JAR)`);
   const command = 'java';
   // The node runs with Netty's leak detector at paranoid; stop() fails the test on a leak report.
-  const args = ['-Dio.netty.leakDetection.level=paranoid', '-jar', jar];
+  // Assertions on: a worker-owned object touched from the wrong thread fails the test.
+  const args = ['-ea', '-Dio.netty.leakDetection.level=paranoid', '-jar', jar];
   const proc = spawn(command, args, {
     cwd: REPO_DIR,
     env: {
@@ -111,7 +125,7 @@ export async function startServer({ name, env = {} }) {
       SFU_HTTP_PORT: String(ports.http),
       SFU_MEDIA_PORT: String(ports.media),
       SFU_DEV: 'true',
-      ...env,
+      ...settings,
     },
     stdio: ['ignore', logFd, logFd],
     detached: true, // its own process group, killed as a whole
@@ -128,6 +142,8 @@ export async function startServer({ name, env = {} }) {
     baseUrl: `http://127.0.0.1:${ports.http}`,
     httpPort: ports.http,
     mediaPort: ports.media,
+    mediaPorts: Array.from({ length: workers }, (_, i) => ports.media + i),
+    workers,
     ports,
     logFile,
     proc,
@@ -181,6 +197,19 @@ function tail(file, lines) {
   } catch {
     return '(no log)';
   }
+}
+
+/** The node's Prometheus text parsed into {`name{labels}`: value}. */
+export async function scrapeMetrics(server) {
+  const res = await fetch(`${server.baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  if (res.status !== 200) throw new Error(`GET /metrics: HTTP ${res.status}`);
+  const values = {};
+  for (const line of (await res.text()).split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    values[line.slice(0, at)] = Number(line.slice(at + 1));
+  }
+  return values;
 }
 
 // ---------------------------------------------------------------------------------------------

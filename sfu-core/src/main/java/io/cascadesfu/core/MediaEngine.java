@@ -1,61 +1,60 @@
 package io.cascadesfu.core;
 
 import io.cascadesfu.core.dtls.DtlsCertificate;
-import io.cascadesfu.core.edge.UdpEdge;
 import io.cascadesfu.core.metrics.SfuMetrics;
-import io.cascadesfu.core.transport.TransportRegistry;
-import io.cascadesfu.core.transport.WebRtcTransport;
+import io.cascadesfu.core.room.RoomRegistry;
+import io.cascadesfu.core.worker.MediaWorker;
+import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The media plane of one node: the UDP edge, its transports and the timers that keep them honest
- * (consent freshness). The signaling layer creates transports through it and runs everything that
- * touches media state on {@link #loop()}.
+ * The media plane of one node: its media workers (one event loop and UDP port each), the control thread that
+ * owns the rooms ({@link RoomRegistry}: members, tracks, subscriptions, pipes), and the DTLS handshake pool.
+ * The signaling layer runs on {@link #control()} and drives the rooms; the rooms drive the workers with tasks.
  */
 public final class MediaEngine implements AutoCloseable {
     private final MediaConfig config;
     private final DtlsCertificate certificate;
     private final SfuMetrics metrics;
-    private final TransportRegistry registry = new TransportRegistry();
     private final ExecutorService handshakeExecutor;
-    private final UdpEdge edge;
-    private final List<InetSocketAddress> candidates;
-    private final ScheduledFuture<?> consentTimer;
+    private final List<MediaWorker> workers;
+    private final DefaultEventLoop control;
+    private final RoomRegistry rooms;
 
     private MediaEngine(MediaConfig config, DtlsCertificate certificate, SfuMetrics metrics) {
         this.config = config;
         this.certificate = certificate;
         this.metrics = metrics;
         this.handshakeExecutor = Executors.newCachedThreadPool(daemonThreads("sfu-dtls"));
-        this.edge = UdpEdge.bind(new InetSocketAddress(config.bindHost(), config.port()), registry, metrics);
-        this.candidates = candidateAddresses(config, edge.localAddress());
-        this.consentTimer = loop().scheduleAtFixedRate(this::checkConsent, 1, 1, TimeUnit.SECONDS);
+        List<MediaWorker> list = new ArrayList<>(config.workers());
+        try {
+            for (int i = 0; i < config.workers(); i++) {
+                int port = config.port() == 0 ? 0 : config.port() + i;
+                list.add(new MediaWorker(i, new InetSocketAddress(config.bindHost(), port), config, certificate,
+                        metrics, handshakeExecutor));
+            }
+        } catch (RuntimeException e) {
+            list.forEach(MediaWorker::close);
+            handshakeExecutor.shutdownNow();
+            throw e;
+        }
+        this.workers = List.copyOf(list);
+        this.control = new DefaultEventLoop(new DefaultThreadFactory("sfu-control", true));
+        this.rooms = new RoomRegistry(this);
     }
 
-    /** Binds the media port and starts the media loop. */
+    /** Binds the media ports and starts the workers and the control thread. */
     public static MediaEngine start(MediaConfig config, DtlsCertificate certificate, SfuMetrics metrics) {
         return new MediaEngine(config, certificate, metrics);
-    }
-
-    private static List<InetSocketAddress> candidateAddresses(MediaConfig config, InetSocketAddress bound) {
-        List<InetSocketAddress> list = new ArrayList<>();
-        for (String host : config.advertisedHosts()) {
-            list.add(new InetSocketAddress(host, bound.getPort()));
-        }
-        if (list.isEmpty()) {
-            String host = bound.getAddress().isAnyLocalAddress() ? "127.0.0.1" : bound.getAddress().getHostAddress();
-            list.add(new InetSocketAddress(host, bound.getPort()));
-        }
-        return List.copyOf(list);
     }
 
     private static ThreadFactory daemonThreads(String prefix) {
@@ -67,50 +66,70 @@ public final class MediaEngine implements AutoCloseable {
         };
     }
 
-    /** The event loop that owns every transport and all forwarding state. */
-    public EventLoop loop() {
-        return edge.channel().eventLoop();
+    public MediaConfig config() {
+        return config;
     }
 
-    /** Creates a WebRTC transport with fresh ICE credentials. Media loop only. */
-    public WebRtcTransport createWebRtcTransport(String id) {
-        return WebRtcTransport.create(id, config.consentTimeout().toNanos(), certificate, handshakeExecutor,
-                config.handshakeTimeout(), edge.channel(), registry, metrics);
+    public List<MediaWorker> workers() {
+        return workers;
     }
 
-    /** Host candidates to advertise: the advertised addresses with the bound port. */
+    public MediaWorker worker(int index) {
+        return workers.get(index);
+    }
+
+    /** The thread that owns rooms and everything signaling does; never runs media. */
+    public EventLoop control() {
+        return control;
+    }
+
+    /** The node's rooms. Control thread only. */
+    public RoomRegistry rooms() {
+        return rooms;
+    }
+
+    /** Host candidates of worker 0 (each worker advertises its own port: {@link MediaWorker#candidates()}). */
     public List<InetSocketAddress> candidates() {
-        return candidates;
+        return workers.get(0).candidates();
     }
 
     public String fingerprintSha256() {
         return certificate.fingerprintSha256();
     }
 
+    /** The first worker's media address. */
     public InetSocketAddress localAddress() {
-        return edge.localAddress();
+        return workers.get(0).localAddress();
+    }
+
+    /** Every worker's media address, in worker order. */
+    public List<InetSocketAddress> localAddresses() {
+        List<InetSocketAddress> list = new ArrayList<>(workers.size());
+        for (MediaWorker w : workers) {
+            list.add(w.localAddress());
+        }
+        return list;
     }
 
     public SfuMetrics metrics() {
         return metrics;
     }
 
-    /** Number of live transports. Media loop only. */
+    /** Live transports over all workers. Any thread. */
     public int transportCount() {
-        return registry.size();
-    }
-
-    private void checkConsent() {
-        long nowNs = System.nanoTime();
-        for (WebRtcTransport t : new ArrayList<>(registry.transports())) {
-            t.checkConsent(nowNs);
+        int n = 0;
+        for (MediaWorker w : workers) {
+            n += w.transportCount();
         }
+        return n;
     }
 
     @Override
     public void close() {
-        consentTimer.cancel(false);
-        edge.close();
+        control.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        for (MediaWorker w : workers) {
+            w.close();
+        }
         handshakeExecutor.shutdownNow();
     }
 }

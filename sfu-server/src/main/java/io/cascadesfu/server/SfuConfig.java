@@ -44,6 +44,21 @@ public final class SfuConfig {
         public List<String> advertise = new ArrayList<>();
         public int consentTimeoutSeconds = 30;
         public int dtlsHandshakeTimeoutSeconds = 10;
+        /** Media workers, one event loop and UDP port ({@code port + i}) each; 0: one per available core. */
+        public int workers = 0;
+        public Placement placement = new Placement();
+
+        /** Workers to start: {@link #workers}, or the number of cores when 0. */
+        public int workerCount() {
+            return workers > 0 ? workers : Math.max(1, Runtime.getRuntime().availableProcessors());
+        }
+    }
+
+    public static final class Placement {
+        /** A room's members join the worker holding most of them until it holds this many members of all rooms. */
+        public int memberBudget = 200;
+        /** Every member to the least-loaded worker: rooms always span workers (tests, demos of pipes). */
+        public boolean spread = false;
     }
 
     public static final class Dtls {
@@ -109,6 +124,11 @@ public final class SfuConfig {
         if ((v = env.get("SFU_MEDIA_BIND")) != null) media.bind = v;
         if ((v = env.get("SFU_MEDIA_PORT")) != null) media.port = parseInt("SFU_MEDIA_PORT", v);
         if ((v = env.get("SFU_ADVERTISE")) != null) media.advertise = splitList(v);
+        if ((v = env.get("SFU_MEDIA_WORKERS")) != null) media.workers = parseInt("SFU_MEDIA_WORKERS", v);
+        if ((v = env.get("SFU_PLACEMENT_MEMBER_BUDGET")) != null) {
+            media.placement.memberBudget = parseInt("SFU_PLACEMENT_MEMBER_BUDGET", v);
+        }
+        if ((v = env.get("SFU_PLACEMENT_SPREAD")) != null) media.placement.spread = parseBoolean("SFU_PLACEMENT_SPREAD", v);
         if ((v = env.get("SFU_CONSENT_TIMEOUT_SECONDS")) != null) {
             media.consentTimeoutSeconds = parseInt("SFU_CONSENT_TIMEOUT_SECONDS", v);
         }
@@ -136,6 +156,16 @@ public final class SfuConfig {
         }
         if (media.consentTimeoutSeconds < 5 || media.consentTimeoutSeconds > 600) {
             throw new ConfigException("media.consentTimeoutSeconds must be between 5 and 600");
+        }
+        if (media.workers < 0 || media.workers > 256) {
+            throw new ConfigException("media.workers must be between 0 (one per core) and 256");
+        }
+        if (media.port != 0 && media.port + media.workerCount() - 1 > 65535) {
+            throw new ConfigException("media.port " + media.port + " + " + media.workerCount()
+                    + " workers needs ports up to " + (media.port + media.workerCount() - 1) + ", above 65535");
+        }
+        if (media.placement.memberBudget < 1) {
+            throw new ConfigException("media.placement.memberBudget must be at least 1");
         }
         if (media.dtlsHandshakeTimeoutSeconds < 1 || media.dtlsHandshakeTimeoutSeconds > 120) {
             throw new ConfigException("media.dtlsHandshakeTimeoutSeconds must be between 1 and 120");

@@ -46,7 +46,8 @@ public final class SfuNode implements AutoCloseable {
                 : DtlsCertificate.load(Path.of(config.dtls.certificate), Path.of(config.dtls.privateKey));
         MediaConfig mediaConfig = new MediaConfig(config.media.bind, config.media.port, config.media.advertise,
                 Duration.ofSeconds(config.media.consentTimeoutSeconds),
-                Duration.ofSeconds(config.media.dtlsHandshakeTimeoutSeconds));
+                Duration.ofSeconds(config.media.dtlsHandshakeTimeoutSeconds), config.media.workerCount(),
+                new MediaConfig.Placement(config.media.placement.memberBudget, config.media.placement.spread));
         this.engine = MediaEngine.start(mediaConfig, certificate, new SfuMetrics(registry));
 
         Map<String, String> keys = new LinkedHashMap<>(config.auth.keys);
@@ -64,14 +65,15 @@ public final class SfuNode implements AutoCloseable {
                 config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null);
         try {
             this.http = HttpServer.bind(new InetSocketAddress(config.http.bind, config.http.port), routes,
-                    () -> new SignalingHandler(json, tokens, rooms, engine.loop(), config.http.maxMessageBytes),
+                    () -> new SignalingHandler(json, tokens, rooms, engine.control(), config.http.maxMessageBytes),
                     config.http.maxMessageBytes);
         } catch (RuntimeException e) {
             engine.close();
             throw e;
         }
-        log.info("node listening: http://{}:{}/ media udp {} candidates {} dtls fingerprint sha-256 {}{}",
-                config.http.bind, http.localAddress().getPort(), engine.localAddress(), engine.candidates(),
+        log.info("node listening: http://{}:{}/ media udp {} ({} workers) candidates {} dtls fingerprint sha-256 {}{}",
+                config.http.bind, http.localAddress().getPort(), engine.localAddresses(), engine.workers().size(),
+                engine.candidates(),
                 engine.fingerprintSha256(), config.dev ? " (development mode: /token is open)" : "");
     }
 
@@ -94,7 +96,7 @@ public final class SfuNode implements AutoCloseable {
     @Override
     public void close() {
         try {
-            engine.loop().submit(rooms::shutdown).get(5, TimeUnit.SECONDS);
+            engine.control().submit(rooms::shutdown).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("shutdown of rooms did not finish", e);
         }

@@ -36,7 +36,7 @@ class HttpEndpointsTest {
 
     @BeforeAll
     static void startNode() {
-        node = new SfuNode(SignalingProtocolTest.testConfig());
+        node = new SfuNode(SignalingProtocolTest.devConfig());
     }
 
     @AfterAll
@@ -215,7 +215,7 @@ class HttpEndpointsTest {
 
     @Test
     void tokenIs404OutsideDevelopmentMode() throws Exception {
-        SfuConfig config = SignalingProtocolTest.testConfig();
+        SfuConfig config = SignalingProtocolTest.devConfig();
         config.dev = false;
         try (SfuNode production = new SfuNode(config)) {
             HttpResponse<String> r = send(HttpRequest.newBuilder(

@@ -243,7 +243,32 @@ class SfuConfigTest {
                 refused(yaml("dev: true\nhttp:\n  port: 70000\n"), Map.of()));
         assertEquals("media.port must be between 0 and 65535, got -1", refused(null, Map.of("SFU_MEDIA_PORT", "-1")));
         assertEquals(0, SfuConfig.load(null, Map.of("SFU_HTTP_PORT", "0", "SFU_MEDIA_PORT", "0")).http.port);
-        assertEquals(65535, SfuConfig.load(null, Map.of("SFU_MEDIA_PORT", "65535")).media.port);
+        assertEquals(65535, SfuConfig.load(null, Map.of("SFU_MEDIA_PORT", "65535", "SFU_MEDIA_WORKERS", "1")).media.port);
+        assertEquals("media.port 65535 + 2 workers needs ports up to 65536, above 65535",
+                refused(null, Map.of("SFU_MEDIA_PORT", "65535", "SFU_MEDIA_WORKERS", "2")));
+    }
+
+    @Test
+    void mediaWorkersDefaultToOnePerCoreAndPlacementIsConfigurable() throws IOException {
+        SfuConfig defaults = SfuConfig.load(null, Map.of());
+        assertEquals(Runtime.getRuntime().availableProcessors(), defaults.media.workerCount());
+        assertEquals(200, defaults.media.placement.memberBudget);
+        SfuConfig c = SfuConfig.load(yaml("dev: true\nmedia:\n  workers: 3\n  placement:\n    memberBudget: 7\n"
+                + "    spread: true\n"), Map.of());
+        assertEquals(3, c.media.workerCount());
+        assertEquals(7, c.media.placement.memberBudget);
+        assertEquals(true, c.media.placement.spread);
+        SfuConfig env = SfuConfig.load(null, Map.of("SFU_MEDIA_WORKERS", "4", "SFU_PLACEMENT_SPREAD", "true",
+                "SFU_PLACEMENT_MEMBER_BUDGET", "9"));
+        assertEquals(4, env.media.workerCount());
+        assertEquals(9, env.media.placement.memberBudget);
+        assertEquals(true, env.media.placement.spread);
+        assertEquals("media.workers must be between 0 (one per core) and 256",
+                refused(null, Map.of("SFU_MEDIA_WORKERS", "-1")));
+        assertEquals("media.placement.memberBudget must be at least 1",
+                refused(null, Map.of("SFU_PLACEMENT_MEMBER_BUDGET", "0")));
+        assertEquals("SFU_PLACEMENT_SPREAD must be true or false, got \"maybe\"",
+                refused(null, Map.of("SFU_PLACEMENT_SPREAD", "maybe")));
     }
 
     @Test

@@ -7,6 +7,7 @@ import io.cascadesfu.core.stun.StunMessage;
 import io.cascadesfu.core.stun.StunParseResult;
 import io.cascadesfu.core.transport.TransportRegistry;
 import io.cascadesfu.core.transport.WebRtcTransport;
+import io.cascadesfu.core.worker.WorkerStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -28,6 +29,7 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
 
     private final TransportRegistry registry;
     private final SfuMetrics metrics;
+    private final WorkerStats stats;
     private final StunMessage stun = new StunMessage();
     /**
      * When the current recvmmsg batch came off the socket: its datagrams were all waiting together,
@@ -35,9 +37,10 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
      */
     private long burstStartNs;
 
-    EdgeHandler(TransportRegistry registry, SfuMetrics metrics) {
+    EdgeHandler(TransportRegistry registry, SfuMetrics metrics, WorkerStats stats) {
         this.registry = registry;
         this.metrics = metrics;
+        this.stats = stats;
     }
 
     @Override
@@ -50,6 +53,8 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
         if (isFirstOfBatch(datagram.content())) {
             burstStartNs = nowNs;
         }
+        stats.onDatagramIn();
+        stats.setBatchStartNs(burstStartNs);
         try {
             onDatagram(datagram.content(), datagram.sender(), nowNs);
         } catch (RuntimeException e) {

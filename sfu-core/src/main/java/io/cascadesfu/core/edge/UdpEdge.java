@@ -2,6 +2,7 @@ package io.cascadesfu.core.edge;
 
 import io.cascadesfu.core.metrics.SfuMetrics;
 import io.cascadesfu.core.transport.TransportRegistry;
+import io.cascadesfu.core.worker.WorkerStats;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -20,11 +21,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's one UDP media port: every client's ICE, DTLS and SRTP arrives here.
+ * One media worker's UDP port: the ICE, DTLS and SRTP of every client placed on that worker arrives here.
  * Native epoll when the platform has it, NIO otherwise.
  *
- * <p>Threading: one media event loop owns the channel; the same loop owns the transports,
- * the registry and the forwarding state, so the packet path needs no locks.
+ * <p>Threading: the worker's event loop owns the channel; the same loop owns the worker's transports,
+ * registry and forwarding state, so the packet path needs no locks.
  */
 public final class UdpEdge implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(UdpEdge.class);
@@ -43,9 +44,10 @@ public final class UdpEdge implements AutoCloseable {
     }
 
     /** Binds the media port. Blocks until bound; throws if the port cannot be bound. */
-    public static UdpEdge bind(InetSocketAddress address, TransportRegistry registry, SfuMetrics metrics) {
+    public static UdpEdge bind(InetSocketAddress address, String threadName, TransportRegistry registry,
+                               SfuMetrics metrics, WorkerStats stats) {
         boolean epoll = Epoll.isAvailable();
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sfu-media"),
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(threadName),
                 epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         try {
             Bootstrap b = new Bootstrap()
@@ -54,7 +56,7 @@ public final class UdpEdge implements AutoCloseable {
                     .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
                     .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
                     .option(ChannelOption.RCVBUF_ALLOCATOR, fixedAllocator(epoll))
-                    .handler(new EdgeHandler(registry, metrics));
+                    .handler(new EdgeHandler(registry, metrics, stats));
             if (epoll) {
                 // recvmmsg: up to RECV_BATCH datagrams per system call, each a slice of one buffer.
                 b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, MAX_DATAGRAM_BYTES);

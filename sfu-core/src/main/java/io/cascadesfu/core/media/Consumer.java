@@ -1,118 +1,79 @@
 package io.cascadesfu.core.media;
 
-import io.cascadesfu.core.metrics.DropReason;
 import io.cascadesfu.core.rtcp.NtpTime;
 import io.cascadesfu.core.rtcp.RtcpWriter;
-import io.cascadesfu.core.rtp.RtpPacket;
-import io.cascadesfu.core.rtp.RtpRewriter;
 import io.cascadesfu.core.rtp.RtpSendStats;
 import io.netty.buffer.ByteBuf;
 
 /**
- * One producer's track as sent to one subscriber: SSRC, payload type, header extension ids,
- * sequence numbers and timestamps rewritten to what was negotiated with that subscriber.
+ * One producer's stream as sent to one subscriber peer. The kinds differ in what they rewrite:
+ * {@link SimpleConsumer} makes the stream what was negotiated with a browser (SSRC, sequence numbers,
+ * timestamps, payload type, header extension ids); {@link PipeConsumer} carries it to another router
+ * with only the SSRC mapped, every end-to-end header extension and sequence number kept.
  *
- * <p>Lifecycle: made by {@link Router#consume}; closed when the subscriber stops receiving the
- * track, when the producer closes, or when the subscriber's transport goes.
+ * <p>Lifecycle: made by {@link Router#consume} or {@link Router#pipeConsume}; closed when the subscriber stops
+ * receiving the stream, when the producer closes, or when the subscriber's transport goes.
  *
- * <p>Threading: media event loop only. Buffers: each forwarded packet is a pooled copy owned by
- * this consumer until {@code sendRtp} takes it.
+ * <p>Threading: the router's worker loop only. Buffers: each forwarded packet is a pooled copy owned by the
+ * consumer until {@code sendRtp} takes it.
  */
-public final class Consumer {
+public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
     private final String id;
-    private final Producer producer;
-    private final MediaPeer subscriber;
-    private final ConsumerParams params;
-    private final byte[] extensionIds;
-    private final RtpRewriter rewriter;
-    private final RtpSendStats sendStats = new RtpSendStats();
-    private final int clockRate;
-    private boolean waitingForKeyframe;
-    private boolean closed;
+    final Producer producer;
+    final MediaPeer subscriber;
+    final ConsumerParams params;
+    final RtpSendStats sendStats = new RtpSendStats();
+    final int clockRate;
     /** Output minus input RTP timestamp of the last packet forwarded, for sender reports. */
-    private long timestampOffset;
-    private boolean forwardedAny;
+    long timestampOffset;
+    boolean forwardedAny;
+    private boolean closed;
 
     Consumer(String id, Producer producer, MediaPeer subscriber, ConsumerParams params) {
         this.id = id;
         this.producer = producer;
         this.subscriber = subscriber;
         this.params = params;
-        this.extensionIds = params.extensionIds();
         this.clockRate = producer.params().clockRate();
-        this.rewriter = new RtpRewriter(params.ssrc(), clockRate);
-        this.waitingForKeyframe = producer.kind() == TrackKind.VIDEO;
     }
 
-    public String id() {
+    public final String id() {
         return id;
     }
 
-    public Producer producer() {
+    public final Producer producer() {
         return producer;
     }
 
-    public MediaPeer subscriber() {
+    public final MediaPeer subscriber() {
         return subscriber;
     }
 
-    public long ssrc() {
+    public final long ssrc() {
         return params.ssrc();
     }
 
-    public boolean isClosed() {
+    public final boolean isClosed() {
         return closed;
     }
 
-    public long packetsSent() {
+    public final long packetsSent() {
         return sendStats.packetCount();
     }
 
     /**
      * One packet of the producer, validated there: {@code payloadLength} is its payload without padding
-     * (the rewrite below changes header fields in place, never their length).
+     * (rewrites change header fields in place, never their length). Borrowed: copy what is sent.
      */
-    void onProducerRtp(ByteBuf packet, int payloadLength, boolean keyframe, long nowNs) {
-        if (closed || !subscriber.transport().isConnected()) {
-            return;
-        }
-        if (waitingForKeyframe) {
-            if (!keyframe) {
-                subscriber.metrics().drop(DropReason.WAITING_FOR_KEYFRAME);
-                producer.requestKeyframe(nowNs);
-                return;
-            }
-            waitingForKeyframe = false;
-        }
-        int length = packet.readableBytes();
-        ByteBuf out = subscriber.allocRtp(length);
-        out.writeBytes(packet, packet.readerIndex(), length);
-        long inTimestamp = RtpPacket.timestamp(out);
-        if (!rewriter.rewrite(out, nowNs)) {
-            out.release();
-            subscriber.metrics().drop(DropReason.RTP_TOO_OLD);
-            return;
-        }
-        RtpPacket.setPayloadType(out, params.payloadType());
-        RtpPacket.rewriteExtensionIds(out, extensionIds);
-        timestampOffset = RtpPacket.timestamp(out) - inTimestamp;
-        forwardedAny = true;
-        sendStats.onPacketSent(payloadLength, RtpPacket.timestamp(out), nowNs);
-        subscriber.transport().sendRtp(out);
-    }
+    abstract void onProducerRtp(ByteBuf packet, int payloadLength, boolean keyframe, long nowNs);
 
     /** The subscriber asked for a keyframe (PLI or FIR). */
-    void onKeyframeRequest(long nowNs) {
+    final void onKeyframeRequest(long nowNs) {
         producer.requestKeyframe(nowNs);
     }
 
-    /** The subscriber's transport (re)connected: start on a keyframe. */
-    void onSubscriberConnected(long nowNs) {
-        if (producer.kind() == TrackKind.VIDEO) {
-            waitingForKeyframe = true;
-            producer.requestKeyframe(nowNs);
-        }
-    }
+    /** The subscriber's transport (re)connected. */
+    abstract void onSubscriberConnected(long nowNs);
 
     /**
      * Appends a sender report for this stream (RFC 3550 6.4.1) if one can be made consistent with
@@ -121,7 +82,7 @@ public final class Consumer {
      *
      * @return true if a report was written
      */
-    boolean writeSenderReport(ByteBuf out, long nowNs) {
+    final boolean writeSenderReport(ByteBuf out, long nowNs) {
         if (!forwardedAny || !producer.hasSenderReport()) {
             return false;
         }
@@ -134,7 +95,7 @@ public final class Consumer {
         return true;
     }
 
-    void close() {
+    final void close() {
         if (closed) {
             return;
         }
@@ -146,6 +107,6 @@ public final class Consumer {
 
     @Override
     public String toString() {
-        return "Consumer[" + id + " of " + producer.id() + " ssrc=" + params.ssrc() + "]";
+        return getClass().getSimpleName() + "[" + id + " of " + producer.id() + " ssrc=" + params.ssrc() + "]";
     }
 }

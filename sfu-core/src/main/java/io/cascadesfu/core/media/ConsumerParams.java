@@ -9,6 +9,21 @@ package io.cascadesfu.core.media;
  *                     256 entries
  */
 public record ConsumerParams(long ssrc, int payloadType, byte[] extensionIds) {
+    private static final byte[] IDENTITY_EXTENSIONS = identity();
+
+    /** Params that keep the payload type and every header extension id as they are. */
+    public static ConsumerParams unchanged(long ssrc, int payloadType) {
+        return new ConsumerParams(ssrc, payloadType, IDENTITY_EXTENSIONS);
+    }
+
+    private static byte[] identity() {
+        byte[] ids = new byte[256];
+        for (int i = 0; i < 256; i++) {
+            ids[i] = (byte) i;
+        }
+        return ids;
+    }
+
     public ConsumerParams {
         if (extensionIds.length != 256) {
             throw new IllegalArgumentException("extensionIds must have 256 entries");

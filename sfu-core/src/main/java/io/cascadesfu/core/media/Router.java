@@ -12,12 +12,14 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The forwarding core of one room: its peers (transports), the producers they publish and the
- * consumers that carry each producer to a subscriber. Which subscriber consumes which producer
- * is decided by the signaling layer; the router makes it so and sends the periodic RTCP.
+ * The forwarding core of one room on one worker: its peers (transports: browsers, pipes to the room's
+ * routers on other workers), the producers they publish and the consumers that carry each producer to a
+ * subscriber peer. Which subscriber consumes which producer is decided by the room
+ * ({@code io.cascadesfu.core.room}); the router makes it so and sends the periodic RTCP. It does not know
+ * whether a peer is a browser or a pipe.
  *
- * <p>Lifecycle: made when a room gets its first participant, closed when it empties.
- * Threading: every method on the media event loop {@link #loop()}.
+ * <p>Lifecycle: made when a room first needs this worker, closed when the room closes.
+ * Threading: every method on the worker's event loop {@link #loop()} (asserted).
  */
 public final class Router {
     static final long REPORT_INTERVAL_MS = 1000;
@@ -49,6 +51,7 @@ public final class Router {
 
     /** Wraps a transport as a peer of this router. */
     public MediaPeer addPeer(String peerId, MediaTransport transport) {
+        assert loop.inEventLoop();
         MediaPeer peer = new MediaPeer(peerId, transport, this, metrics);
         peers.put(peerId, peer);
         return peer;
@@ -56,12 +59,14 @@ public final class Router {
 
     /** Closes the peer, its producers (and their consumers everywhere) and its transport. */
     public void removePeer(MediaPeer peer, String reason) {
+        assert loop.inEventLoop();
         peers.remove(peer.id(), peer);
         peer.close(reason);
     }
 
     /** Starts forwarding a track the peer publishes. */
     public Producer produce(String producerId, MediaPeer publisher, ProducerParams params) {
+        assert loop.inEventLoop();
         Producer p = new Producer(producerId, publisher, params);
         producers.put(producerId, p);
         publisher.addProducer(p);
@@ -78,14 +83,31 @@ public final class Router {
 
     /** Stops a track: its consumers close too. */
     public void closeProducer(Producer p) {
+        assert loop.inEventLoop();
         producers.remove(p.id(), p);
         p.publisher().removeProducer(p);
         p.close();
     }
 
-    /** Starts sending a producer's packets to a subscriber peer. */
+    /** Starts sending a producer's packets to a subscriber peer, rewritten to what it negotiated. */
     public Consumer consume(MediaPeer subscriber, Producer producer, ConsumerParams params) {
-        Consumer c = new Consumer(id + "-c" + (++nextConsumerId), producer, subscriber, params);
+        assert loop.inEventLoop();
+        return attach(new SimpleConsumer(id + "-c" + (++nextConsumerId), producer, subscriber, params));
+    }
+
+    /**
+     * Starts sending a producer's packets into a pipe peer (to another router) with the SSRC {@code ssrc};
+     * nothing else of the packets changes.
+     */
+    public Consumer pipeConsume(MediaPeer pipe, Producer producer, long ssrc) {
+        assert loop.inEventLoop();
+        ConsumerParams params = ConsumerParams.unchanged(ssrc, producer.params().payloadType());
+        return attach(new PipeConsumer(id + "-p" + (++nextConsumerId), producer, pipe, params));
+    }
+
+    private Consumer attach(Consumer c) {
+        Producer producer = c.producer();
+        MediaPeer subscriber = c.subscriber();
         producer.addConsumer(c);
         subscriber.addConsumer(c);
         if (subscriber.transport().isConnected()) {
@@ -95,11 +117,29 @@ public final class Router {
     }
 
     public void closeConsumer(Consumer c) {
+        assert loop.inEventLoop();
         c.close();
     }
 
     public int peerCount() {
         return peers.size();
+    }
+
+    public int producerCount() {
+        return producers.size();
+    }
+
+    /** Consumers of every producer of this router. */
+    public int consumerCount() {
+        int n = 0;
+        for (Producer p : producers.values()) {
+            n += p.consumerCount();
+        }
+        return n;
+    }
+
+    public boolean isClosed() {
+        return closed;
     }
 
     private void sendReports() {
@@ -114,6 +154,7 @@ public final class Router {
     }
 
     public void close() {
+        assert loop.inEventLoop();
         if (closed) {
             return;
         }

@@ -17,6 +17,8 @@ public enum DropReason {
     DTLS_REJECTED,
     /** SRTP/SRTCP before the DTLS handshake finished. */
     NOT_CONNECTED,
+    /** A pipe between two workers was full: the receiving worker is overloaded. */
+    PIPE_FULL,
     SRTP_AUTH_FAIL,
     SRTP_REPLAY,
     SRTP_INVALID,

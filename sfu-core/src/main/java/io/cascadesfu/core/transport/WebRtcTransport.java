@@ -14,6 +14,7 @@ import io.cascadesfu.core.rtp.RtpPacket;
 import io.cascadesfu.core.srtp.SrtpResult;
 import io.cascadesfu.core.srtp.SrtpSession;
 import io.cascadesfu.core.stun.StunMessage;
+import io.cascadesfu.core.worker.WorkerStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -28,13 +29,13 @@ import org.slf4j.LoggerFactory;
 /**
  * A browser's WebRTC transport on the shared media port: ICE-lite, then DTLS, then SRTP.
  *
- * <p>Lifecycle: created by {@link io.cascadesfu.core.MediaEngine} with local ICE credentials; the
+ * <p>Lifecycle: created by a {@link io.cascadesfu.core.worker.MediaWorker} with local ICE credentials; the
  * signaling layer then sets the peer's parameters from its SDP ({@link #setRemoteParameters});
  * ICE checks bind remote addresses; the DTLS handshake runs on a worker thread and, when done,
  * creates the {@link SrtpSession}; from then on RTP and RTCP flow. It ends when consent expires,
  * DTLS fails or closes, or {@link #close} is called.
  *
- * <p>Threading: owned by the media event loop. Only the DTLS callbacks arrive on other threads,
+ * <p>Threading: owned by its worker's event loop. Only the DTLS callbacks arrive on other threads,
  * and they hop back onto the loop. The SRTP session and all state here are loop-confined.
  */
 public final class WebRtcTransport implements MediaTransport, DtlsListener {
@@ -49,6 +50,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
     private final EventLoop loop;
     private final TransportRegistry registry;
     private final SfuMetrics metrics;
+    private final WorkerStats stats;
 
     private TransportListener listener;
     private DtlsServerSession dtls;
@@ -59,7 +61,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
 
     WebRtcTransport(String id, IceCredentials localCredentials, long consentTimeoutNs, DtlsCertificate certificate,
                     Executor handshakeExecutor, Duration handshakeTimeout, Channel channel,
-                    TransportRegistry registry, SfuMetrics metrics) {
+                    TransportRegistry registry, SfuMetrics metrics, WorkerStats stats) {
         this.id = id;
         this.ice = new IceLiteAgent(localCredentials, consentTimeoutNs);
         this.certificate = certificate;
@@ -69,14 +71,16 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
         this.loop = channel.eventLoop();
         this.registry = registry;
         this.metrics = metrics;
+        this.stats = stats;
     }
 
-    /** Creates a transport and registers its ufrag. Media event loop only. */
-    public static WebRtcTransport create(String id, long consentTimeoutNs, DtlsCertificate certificate,
-                                         Executor handshakeExecutor, Duration handshakeTimeout, Channel channel,
-                                         TransportRegistry registry, SfuMetrics metrics) {
-        WebRtcTransport t = new WebRtcTransport(id, IceCredentials.random(), consentTimeoutNs, certificate,
-                handshakeExecutor, handshakeTimeout, channel, registry, metrics);
+    /** Creates a transport and registers its ufrag. The worker's event loop only. */
+    public static WebRtcTransport create(String id, IceCredentials localCredentials, long consentTimeoutNs,
+                                         DtlsCertificate certificate, Executor handshakeExecutor,
+                                         Duration handshakeTimeout, Channel channel, TransportRegistry registry,
+                                         SfuMetrics metrics, WorkerStats stats) {
+        WebRtcTransport t = new WebRtcTransport(id, localCredentials, consentTimeoutNs, certificate,
+                handshakeExecutor, handshakeTimeout, channel, registry, metrics, stats);
         registry.register(t.ice.local().ufrag(), t);
         return t;
     }
@@ -108,6 +112,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
      * repeated call with new ICE credentials (ICE restart) keeps the DTLS session.
      */
     public void setRemoteParameters(String iceUfrag, String icePwd, String fingerprintAlgorithm, String fingerprint) {
+        assert loop.inEventLoop();
         ice.setRemoteCredentials(iceUfrag, icePwd);
         if (dtls == null && !closed) {
             dtls = new DtlsServerSession(certificate, fingerprintAlgorithm, fingerprint, handshakeExecutor,
@@ -119,9 +124,10 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
      * ICE restart (RFC 8445 9): new local credentials, so the peer's checks with the old ones stop
      * matching; the selected address and the DTLS/SRTP session stay until a new pair is nominated.
      */
-    public void restartIce() {
+    public void restartIce(IceCredentials newLocal) {
+        assert loop.inEventLoop();
         registry.unregisterUfrag(ice.local().ufrag());
-        ice.restart(IceCredentials.random());
+        ice.restart(newLocal);
         registry.register(ice.local().ufrag(), this);
         log.info("transport {} ICE restart", id);
     }
@@ -251,6 +257,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 return;
             }
             metrics.sent(rtcp ? SfuMetrics.Kind.RTCP : SfuMetrics.Kind.RTP, packet.readableBytes());
+            stats.onPacketOut();
             channel.write(new DatagramPacket(packet, to), channel.voidPromise());
             handedOff = true;
         } finally {
@@ -324,6 +331,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
         }
         closed = true;
         registry.remove(this);
+        stats.transportClosed();
         if (dtls != null) {
             dtls.close();
         }

@@ -45,8 +45,8 @@ class ConsentIntegrationTest {
         h = new MediaHarness(Duration.ofSeconds(2));
         BlockingQueue<String> closed = new LinkedBlockingQueue<>();
         WebRtcTransport t = h.onLoop(() -> {
-            WebRtcTransport x = h.engine.createWebRtcTransport("a");
-            peer(new Router("r", h.engine.loop(), h.metrics), x, closed);
+            WebRtcTransport x = h.worker.createWebRtcTransport("a");
+            peer(new Router("r", h.worker.loop(), h.metrics), x, closed);
             return x;
         });
         RtcClient client = h.newClient(new RtcClient.Listener() { }).consentInterval(Duration.ofMillis(300));
@@ -65,8 +65,8 @@ class ConsentIntegrationTest {
         h = new MediaHarness();
         BlockingQueue<String> closed = new LinkedBlockingQueue<>();
         WebRtcTransport t = h.onLoop(() -> {
-            WebRtcTransport x = h.engine.createWebRtcTransport("a");
-            peer(new Router("r", h.engine.loop(), h.metrics), x, closed);
+            WebRtcTransport x = h.worker.createWebRtcTransport("a");
+            peer(new Router("r", h.worker.loop(), h.metrics), x, closed);
             return x;
         });
         RtcClient client = h.newClient(new RtcClient.Listener() { });

@@ -59,9 +59,9 @@ class ForwardingIntegrationTest {
     void setUp(Duration consentTimeout) throws Exception {
         h = new MediaHarness(consentTimeout);
         h.onLoop(() -> {
-            router = new Router("room", h.engine.loop(), h.metrics);
-            pubTransport = h.engine.createWebRtcTransport("pub");
-            subTransport = h.engine.createWebRtcTransport("sub");
+            router = new Router("room", h.worker.loop(), h.metrics);
+            pubTransport = h.worker.createWebRtcTransport("pub");
+            subTransport = h.worker.createWebRtcTransport("sub");
             pubPeer = router.addPeer("pub", pubTransport);
             subPeer = router.addPeer("sub", subTransport);
             PeerListener recordClose = new PeerListener() {
@@ -289,7 +289,7 @@ class ForwardingIntegrationTest {
         publisher.sendRtp(vp8Packet(1, 0, true, 100));
         assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS));
         String oldUfrag = h.onLoop(() -> pubTransport.localCredentials().ufrag());
-        h.onLoop(() -> pubTransport.restartIce());
+        h.onLoop(() -> pubTransport.restartIce(io.cascadesfu.core.ice.IceCredentials.random()));
         String newUfrag = h.onLoop(() -> pubTransport.localCredentials().ufrag());
         assertTrue(!oldUfrag.equals(newUfrag), "new credentials after the restart");
         double refusedBefore = h.metrics.dropped(DropReason.STUN_UNAUTHORIZED);

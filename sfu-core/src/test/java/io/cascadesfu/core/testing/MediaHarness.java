@@ -6,6 +6,7 @@ import io.cascadesfu.core.client.RtcClient;
 import io.cascadesfu.core.dtls.DtlsCertificate;
 import io.cascadesfu.core.metrics.SfuMetrics;
 import io.cascadesfu.core.transport.WebRtcTransport;
+import io.cascadesfu.core.worker.MediaWorker;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -26,6 +27,8 @@ import java.util.concurrent.TimeUnit;
 public final class MediaHarness implements AutoCloseable {
     public final SfuMetrics metrics = SfuMetrics.inMemory();
     public final MediaEngine engine;
+    /** The engine's only worker: the tests here drive its routers and transports directly. */
+    public final MediaWorker worker;
     private final EventLoopGroup clientGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final ExecutorService dtlsExecutor = Executors.newCachedThreadPool();
     private final DtlsCertificate clientCertificate = DtlsCertificate.generate();
@@ -34,16 +37,17 @@ public final class MediaHarness implements AutoCloseable {
     public MediaHarness(Duration consentTimeout) {
         engine = MediaEngine.start(new MediaConfig("127.0.0.1", 0, List.of(), consentTimeout, Duration.ofSeconds(5)),
                 DtlsCertificate.generate(), metrics);
+        worker = engine.worker(0);
     }
 
     public MediaHarness() {
         this(Duration.ofSeconds(30));
     }
 
-    /** Runs {@code task} on the media loop and waits for its result. */
+    /** Runs {@code task} on the worker's loop and waits for its result. */
     public <T> T onLoop(Callable<T> task) {
         try {
-            return engine.loop().submit(task).get(5, TimeUnit.SECONDS);
+            return worker.loop().submit(task).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new AssertionError("media loop task failed", e);
         }

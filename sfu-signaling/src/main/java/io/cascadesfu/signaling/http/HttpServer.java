@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * The node's HTTP port: the WebSocket signaling endpoint {@code /ws}, the demo page and client
  * library, {@code /health}, {@code /metrics} and, in development mode, {@code /token}.
  *
- * <p>Threading: its own small event loop group, separate from the media loop.
+ * <p>Threading: its own small event loop group, separate from the media workers and the control thread.
  */
 public final class HttpServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HttpServer.class);

@@ -3,15 +3,16 @@ package io.cascadesfu.signaling.room;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.cascadesfu.core.media.Consumer;
+import io.cascadesfu.core.ice.IceCredentials;
 import io.cascadesfu.core.media.ConsumerParams;
-import io.cascadesfu.core.media.MediaPeer;
-import io.cascadesfu.core.media.PeerListener;
-import io.cascadesfu.core.media.Producer;
 import io.cascadesfu.core.media.ProducerParams;
 import io.cascadesfu.core.media.TrackKind;
+import io.cascadesfu.core.room.Endpoint;
+import io.cascadesfu.core.room.EndpointListener;
+import io.cascadesfu.core.room.Member;
+import io.cascadesfu.core.room.Subscription;
+import io.cascadesfu.core.room.Track;
 import io.cascadesfu.core.rtp.Codec;
-import io.cascadesfu.core.transport.WebRtcTransport;
 import io.cascadesfu.signaling.auth.Grants;
 import io.cascadesfu.signaling.sdp.CodecDescription;
 import io.cascadesfu.signaling.sdp.HeaderExtension;
@@ -37,9 +38,12 @@ import org.slf4j.LoggerFactory;
  * One participant's signaling state: its publish PC (it offers, the node answers) and its
  * subscribe PC (the node offers one m-section per remote track, it answers).
  *
- * <p>Threading: media loop only (the signaling socket hands every message over to it).
+ * <p>Its media lives in the core: a {@link Member} of the room placed on one worker, with an {@link Endpoint}
+ * per PC, a {@link Track} per published m-section and a {@link Subscription} per active subscribe m-section.
+ *
+ * <p>Threading: the engine's control thread only (the signaling socket hands every message over to it).
  */
-final class Participant implements PeerListener {
+final class Participant implements EndpointListener {
     private static final Logger log = LoggerFactory.getLogger(Participant.class);
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
@@ -50,16 +54,15 @@ final class Participant implements PeerListener {
     final ClientConnection connection;
     private final Room room;
     private final RoomManager manager;
+    private final Member member;
 
     // Publish side.
-    private WebRtcTransport publishTransport;
-    private MediaPeer publishPeer;
+    private Endpoint publishEndpoint;
     private final Map<String, PublishedTrack> published = new LinkedHashMap<>(); // by publisher mid
     private String publishRemoteUfrag;
 
     // Subscribe side.
-    private WebRtcTransport subscribeTransport;
-    private MediaPeer subscribePeer;
+    private Endpoint subscribeEndpoint;
     private final List<SubscriberSlotState> slots = new ArrayList<>();
     private final long subscribeSessionId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE / 2);
     private long subscribeVersion;
@@ -76,6 +79,7 @@ final class Participant implements PeerListener {
         this.connection = connection;
         this.room = room;
         this.manager = manager;
+        this.member = room.core.addMember(id);
     }
 
     /** One m-section of the subscribe PC. */
@@ -85,7 +89,7 @@ final class Participant implements PeerListener {
         PublishedTrack source;      // null: inactive
         Participant sourceOwner;
         long ssrc;
-        Consumer consumer;          // made once the client answered an offer with this slot active
+        Subscription subscription;  // made once the client answered an offer with this slot active
         /** The client refused the m-section in its answer: nothing is sent on it. */
         boolean rejected;
         /** Inactive in an offer the client has answered: may carry another track now. */
@@ -141,22 +145,20 @@ final class Participant implements PeerListener {
             throw new SignalingException("forbidden", "this token may not publish");
         }
         SessionDescription offer = parse(sdp);
-        if (publishTransport == null) {
-            publishTransport = manager.engine().createWebRtcTransport(id + "-pub");
-            publishPeer = room.router.addPeer(id + "-pub", publishTransport);
-            publishPeer.setListener(this);
+        if (publishEndpoint == null) {
+            publishEndpoint = member.createWebRtcEndpoint(id + "-pub", this);
         } else if (!offer.iceUfrag().equals(publishRemoteUfrag)) {
-            publishTransport.restartIce(); // the client restarted ICE: so do we (RFC 8839 4.4.1.1.1)
+            publishEndpoint.restartIce(); // the client restarted ICE: so do we (RFC 8839 4.4.1.1.1)
         }
         publishRemoteUfrag = offer.iceUfrag();
         PublisherAnswer.Result answer;
         try {
-            answer = PublisherAnswer.build(offer, localParams(publishTransport), manager.config().videoCodecs(),
+            answer = PublisherAnswer.build(offer, localParams(publishEndpoint), manager.config().videoCodecs(),
                     SubscriberMedia.PUBLISHER_EXTENSIONS);
         } catch (SdpException e) {
             throw new SignalingException("bad_sdp", e.getMessage());
         }
-        publishTransport.setRemoteParameters(offer.iceUfrag(), offer.icePwd(), offer.fingerprintAlgorithm(),
+        publishEndpoint.setRemoteParameters(offer.iceUfrag(), offer.icePwd(), offer.fingerprintAlgorithm(),
                 offer.fingerprint());
 
         Map<String, PublishedTrackInfo> accepted = new HashMap<>();
@@ -208,8 +210,8 @@ final class Participant implements PeerListener {
         String trackId = RoomManager.newId("TR_");
         ProducerParams params = new ProducerParams(info.mid(), kind, Codec.fromName(c.name()), c.payloadType(),
                 c.clockRate(), info.ssrc(), midExt);
-        Producer producer = room.router.produce(trackId, publishPeer, params);
-        PublishedTrack t = new PublishedTrack(trackId, info, producer);
+        Track track = member.publish(publishEndpoint, trackId, params);
+        PublishedTrack t = new PublishedTrack(trackId, info, track);
         published.put(info.mid(), t);
         log.info("room={} participant={} published {} track {} ({}, ssrc {})", room.name, id, info.kind(), trackId,
                 c.name(), info.ssrc());
@@ -223,7 +225,7 @@ final class Participant implements PeerListener {
 
     private void unpublish(PublishedTrack t) {
         published.remove(t.info.mid(), t);
-        room.router.closeProducer(t.producer);
+        member.unpublish(t.track);
         log.info("room={} participant={} unpublished track {}", room.name, id, t.trackId);
         ObjectNode event = JSON.objectNode();
         event.put("type", "track_unpublished");
@@ -264,7 +266,7 @@ final class Participant implements PeerListener {
         boolean changed = false;
         // Tracks that went away: stop at once, keep the m-section for reuse.
         for (SubscriberSlotState s : slots) {
-            if (s.source != null && (s.sourceOwner.left || s.source.producer.isClosed())) {
+            if (s.source != null && (s.sourceOwner.left || s.source.track.isClosed())) {
                 deactivate(s);
                 changed = true;
             }
@@ -319,19 +321,17 @@ final class Participant implements PeerListener {
     }
 
     private void deactivate(SubscriberSlotState s) {
-        if (s.consumer != null) {
-            room.router.closeConsumer(s.consumer);
-            s.consumer = null;
+        if (s.subscription != null) {
+            s.subscription.close();
+            s.subscription = null;
         }
         s.source = null;
         s.sourceOwner = null;
     }
 
     private void sendSubscribeOffer() {
-        if (subscribeTransport == null) {
-            subscribeTransport = manager.engine().createWebRtcTransport(id + "-sub");
-            subscribePeer = room.router.addPeer(id + "-sub", subscribeTransport);
-            subscribePeer.setListener(this);
+        if (subscribeEndpoint == null) {
+            subscribeEndpoint = member.createWebRtcEndpoint(id + "-sub", this);
         }
         List<SubscriberSlot> desc = new ArrayList<>(slots.size());
         ArrayNode tracks = JSON.arrayNode();
@@ -349,7 +349,7 @@ final class Participant implements PeerListener {
             }
         }
         subscribeVersion++;
-        String sdp = SubscriberOffer.build(localParams(subscribeTransport), subscribeSessionId, subscribeVersion, desc);
+        String sdp = SubscriberOffer.build(localParams(subscribeEndpoint), subscribeSessionId, subscribeVersion, desc);
         awaitingAnswer = true;
         ObjectNode offer = JSON.objectNode();
         offer.put("type", "subscribe_offer");
@@ -369,7 +369,7 @@ final class Participant implements PeerListener {
             // The node is always the DTLS server; an answer of passive would make both sides wait.
             throw new SignalingException("bad_sdp", "the subscribe answer must say a=setup:active");
         }
-        subscribeTransport.setRemoteParameters(answer.iceUfrag(), answer.icePwd(), answer.fingerprintAlgorithm(),
+        subscribeEndpoint.setRemoteParameters(answer.iceUfrag(), answer.icePwd(), answer.fingerprintAlgorithm(),
                 answer.fingerprint());
         Map<String, MediaSection> byMid = new HashMap<>();
         for (MediaSection m : answer.media()) {
@@ -387,7 +387,7 @@ final class Participant implements PeerListener {
             if (s.source == null) {
                 continue; // the track went away after the offer: the next offer makes it inactive
             }
-            if (s.consumer != null) {
+            if (s.subscription != null) {
                 continue;
             }
             MediaSection m = byMid.get(s.mid);
@@ -395,11 +395,11 @@ final class Participant implements PeerListener {
                 s.rejected = true;
                 continue;
             }
-            if (s.source.producer.isClosed()) {
+            if (s.source.track.isClosed()) {
                 continue; // went away meanwhile; the next update deactivates it
             }
             ConsumerParams params = SubscriberMedia.consumerParams(s.kind, s.source.info, s.ssrc);
-            s.consumer = room.router.consume(subscribePeer, s.source.producer, params);
+            s.subscription = room.core.subscribe(subscribeEndpoint, s.source.track, params);
         }
         if (subscriptionsDirty) {
             subscriptionsDirty = false;
@@ -410,17 +410,17 @@ final class Participant implements PeerListener {
     // ---------------------------------------------------------------- transports
 
     @Override
-    public void onPeerConnected(MediaPeer peer) {
-        log.info("room={} participant={} {} transport connected", room.name, id,
-                peer == publishPeer ? "publish" : "subscribe");
+    public void onEndpointConnected(Endpoint endpoint) {
+        log.info("room={} participant={} {} transport connected (worker {})", room.name, id,
+                endpoint == publishEndpoint ? "publish" : "subscribe", endpoint.worker().index());
     }
 
     @Override
-    public void onPeerClosed(MediaPeer peer, String reason) {
+    public void onEndpointClosed(Endpoint endpoint, String reason) {
         if (left) {
             return;
         }
-        log.info("room={} participant={} transport {} closed: {}", room.name, id, peer.id(), reason);
+        log.info("room={} participant={} transport {} closed: {}", room.name, id, endpoint.id(), reason);
         connection.closeWithError("transport_closed", "media transport closed: " + reason);
         manager.leave(this, "transport closed: " + reason);
     }
@@ -431,19 +431,16 @@ final class Participant implements PeerListener {
             return;
         }
         left = true;
-        for (PublishedTrack t : new ArrayList<>(published.values())) {
-            room.router.closeProducer(t.producer);
-        }
         published.clear();
         for (SubscriberSlotState s : slots) {
             deactivate(s);
         }
-        if (publishPeer != null) {
-            room.router.removePeer(publishPeer, "participant left");
-        }
-        if (subscribePeer != null) {
-            room.router.removePeer(subscribePeer, "participant left");
-        }
+        member.close("participant left");
+    }
+
+    /** The worker this participant's media is on. */
+    int workerIndex() {
+        return member.worker().index();
     }
 
     Room room() {
@@ -454,9 +451,9 @@ final class Participant implements PeerListener {
         return left;
     }
 
-    private LocalTransportParams localParams(WebRtcTransport t) {
-        return new LocalTransportParams(t.localCredentials().ufrag(), t.localCredentials().pwd(),
-                manager.engine().fingerprintSha256(), manager.engine().candidates());
+    private LocalTransportParams localParams(Endpoint e) {
+        IceCredentials c = e.localCredentials();
+        return new LocalTransportParams(c.ufrag(), c.pwd(), manager.engine().fingerprintSha256(), e.candidates());
     }
 
     private static SessionDescription parse(String sdp) throws SignalingException {

@@ -2,7 +2,7 @@ package io.cascadesfu.signaling.room;
 
 /**
  * What a signaling socket holds after {@code join}: the entry points for its later requests.
- * Every method must be called on the media loop.
+ * Every method must be called on the engine's control thread.
  */
 public final class ParticipantHandle {
     private final Participant participant;

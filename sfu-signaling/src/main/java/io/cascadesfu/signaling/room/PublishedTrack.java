@@ -1,19 +1,19 @@
 package io.cascadesfu.signaling.room;
 
-import io.cascadesfu.core.media.Producer;
+import io.cascadesfu.core.room.Track;
 import io.cascadesfu.signaling.sdp.PublishedTrackInfo;
 
-/** A track a participant publishes: what its SDP said, and the producer forwarding it. Media loop only. */
+/** A track a participant publishes: what its SDP said, and the core's track forwarding it. Control thread only. */
 final class PublishedTrack {
     final String trackId;
     final PublishedTrackInfo info;
-    final Producer producer;
+    final Track track;
     boolean muted;
 
-    PublishedTrack(String trackId, PublishedTrackInfo info, Producer producer) {
+    PublishedTrack(String trackId, PublishedTrackInfo info, Track track) {
         this.trackId = trackId;
         this.info = info;
-        this.producer = producer;
+        this.track = track;
     }
 
     String kind() {

@@ -1,22 +1,21 @@
 package io.cascadesfu.signaling.room;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.cascadesfu.core.media.Router;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** One room: its participants and the router forwarding their media. Media loop only. */
+/** One room: its participants and the core room forwarding their media. Control thread only. */
 final class Room {
     final String name;
-    final Router router;
+    final io.cascadesfu.core.room.Room core;
     private final Map<String, Participant> participants = new LinkedHashMap<>();
 
-    Room(String name, Router router) {
+    Room(String name, io.cascadesfu.core.room.Room core) {
         this.name = name;
-        this.router = router;
+        this.core = core;
     }
 
     Collection<Participant> participants() {

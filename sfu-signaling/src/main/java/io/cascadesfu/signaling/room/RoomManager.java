@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.cascadesfu.core.MediaEngine;
-import io.cascadesfu.core.media.Router;
 import io.cascadesfu.signaling.SignalingConfig;
 import io.cascadesfu.signaling.auth.AccessToken;
 import io.micrometer.core.instrument.Gauge;
@@ -20,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * All rooms of the node. Rooms are made on first join and closed when their last participant
  * leaves.
  *
- * <p>Threading: media loop only; the counters read by the metrics scrape are volatile.
+ * <p>Threading: the engine's control thread only; the counters read by the metrics scrape are volatile.
  */
 public final class RoomManager {
     private static final Logger log = LoggerFactory.getLogger(RoomManager.class);
@@ -90,7 +89,7 @@ public final class RoomManager {
             throw new SignalingException("room_full", "room " + token.room() + " is full");
         }
         if (room == null) {
-            room = new Room(token.room(), new Router(token.room(), engine.loop(), engine.metrics()));
+            room = new Room(token.room(), engine.rooms().open(token.room()));
             rooms.put(room.name, room);
             roomCount = rooms.size();
             log.info("room={} created", room.name);
@@ -142,7 +141,7 @@ public final class RoomManager {
         room.broadcast(p, event);
         room.refreshSubscriptions(p);
         if (room.isEmpty() && rooms.get(room.name) == room) {
-            room.router.close();
+            room.core.close();
             rooms.remove(room.name);
             roomCount = rooms.size();
             log.info("room={} closed", room.name);

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One signaling socket (docs/PROTOCOL.md). JSON is parsed and the token verified on the socket's
- * own I/O thread; everything that touches rooms or media is handed to the media loop as a task.
+ * own I/O thread; everything that touches rooms or media is handed to the engine's control thread as a task (SDP and JSON work never runs on a media worker).
  * Replies go back through {@link Channel#writeAndFlush}, which is safe from any thread.
  */
 public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocketFrame> implements ClientConnection {
@@ -37,20 +37,20 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
     private final ObjectMapper mapper;
     private final TokenService tokens;
     private final RoomManager rooms;
-    private final EventLoop mediaLoop;
+    private final EventLoop controlLoop;
     private final int maxMessageBytes;
     private volatile Channel channel;
-    /** Set on the media loop after a successful join; read there only. */
+    /** Set on the control thread after a successful join; read there only. */
     private ParticipantHandle participant;
     /** Set on the I/O thread when a join was accepted for processing. */
     private boolean joinRequested;
 
-    public SignalingHandler(ObjectMapper mapper, TokenService tokens, RoomManager rooms, EventLoop mediaLoop,
+    public SignalingHandler(ObjectMapper mapper, TokenService tokens, RoomManager rooms, EventLoop controlLoop,
                             int maxMessageBytes) {
         this.mapper = mapper;
         this.tokens = tokens;
         this.rooms = rooms;
-        this.mediaLoop = mediaLoop;
+        this.controlLoop = controlLoop;
         this.maxMessageBytes = maxMessageBytes;
     }
 
@@ -98,7 +98,7 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
                     send(error("not_joined", "send join first", id));
                     return;
                 }
-                mediaLoop.execute(() -> onJoinedRequest(type, node, id));
+                controlLoop.execute(() -> onJoinedRequest(type, node, id));
             }
         }
     }
@@ -121,7 +121,7 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
             return;
         }
         joinRequested = true;
-        mediaLoop.execute(() -> {
+        controlLoop.execute(() -> {
             if (!channel.isActive()) {
                 return;
             }
@@ -136,7 +136,7 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
         });
     }
 
-    /** Media loop. */
+    /** Control thread. */
     private void onJoinedRequest(String type, JsonNode node, String id) {
         ParticipantHandle p = participant;
         if (p == null) {
@@ -188,7 +188,7 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        mediaLoop.execute(() -> {
+        controlLoop.execute(() -> {
             ParticipantHandle p = participant;
             participant = null;
             if (p != null) {

@@ -1,0 +1,84 @@
+package io.cascadesfu.core.room;
+
+import io.cascadesfu.core.media.Producer;
+import io.cascadesfu.core.media.ProducerParams;
+import io.cascadesfu.core.media.TrackKind;
+import io.cascadesfu.core.worker.MediaWorker;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A published track: a node-wide id, its origin (the member and endpoint it arrives on), and the producer that
+ * receives it on the origin's worker. Where subscribers on other workers want it, it crosses to each of them
+ * once, through the room's pipe ({@link PipedTrack}).
+ *
+ * <p>Threading: control thread; {@link #producer} is worker-owned (the origin's worker).
+ */
+public final class Track {
+    private final String id;
+    private final Member origin;
+    private final Endpoint endpoint;
+    private final ProducerParams params;
+    final List<Subscription> subscriptions = new ArrayList<>();
+    /** Index: destination worker. */
+    final PipedTrack[] piped;
+    private boolean closed;
+    // Worker-owned (origin worker).
+    Producer producer;
+
+    Track(String id, Member origin, Endpoint endpoint, ProducerParams params, int workers) {
+        this.id = id;
+        this.origin = origin;
+        this.endpoint = endpoint;
+        this.params = params;
+        this.piped = new PipedTrack[workers];
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public Member origin() {
+        return origin;
+    }
+
+    public Endpoint endpoint() {
+        return endpoint;
+    }
+
+    public ProducerParams params() {
+        return params;
+    }
+
+    public TrackKind kind() {
+        return params.kind();
+    }
+
+    public MediaWorker worker() {
+        return endpoint.worker();
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    void markClosed() {
+        closed = true;
+    }
+
+    /** Workers (other than the origin's) the track crosses to now. */
+    public int pipedWorkers() {
+        int n = 0;
+        for (PipedTrack p : piped) {
+            if (p != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public String toString() {
+        return "Track[" + id + " " + params.kind() + " from " + origin.id() + "]";
+    }
+}

@@ -1,0 +1,254 @@
+package io.cascadesfu.core.room;
+
+import static io.cascadesfu.core.testing.RoomHarness.audio;
+import static io.cascadesfu.core.testing.RoomHarness.opus;
+import static io.cascadesfu.core.testing.RoomHarness.seqOf;
+import static io.cascadesfu.core.testing.RoomHarness.ssrcOf;
+import static io.cascadesfu.core.testing.RoomHarness.subscriber;
+import static io.cascadesfu.core.testing.RoomHarness.video;
+import static io.cascadesfu.core.testing.RoomHarness.vp8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cascadesfu.core.MediaConfig;
+import io.cascadesfu.core.media.Router;
+import io.cascadesfu.core.testing.MemoryTransport;
+import io.cascadesfu.core.testing.RoomHarness;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Rooms as graphs of routers and pipes, on real workers with in-memory transports: no sockets, no sleeps. */
+class RoomGraphTest {
+    static final long PUB_VIDEO = 0x1111_0000L;
+    static final long PUB_AUDIO = 0x2222_0000L;
+    static final MediaConfig.Placement SPREAD = new MediaConfig.Placement(200, true);
+
+    RoomHarness h;
+
+    @AfterEach
+    void tearDown() {
+        if (h != null) {
+            h.close();
+        }
+    }
+
+    /** A publisher and its subscribers with one endpoint each. */
+    record Call(Room room, Member publisher, Endpoint pubEndpoint, Track video, List<Member> subscribers,
+                List<Endpoint> subEndpoints, List<Subscription> subscriptions) {
+    }
+
+    Call call(int subscriberCount) {
+        return h.control(() -> {
+            Room room = h.engine.rooms().open("r");
+            Member pub = room.addMember("pub");
+            Endpoint pe = h.endpoint(pub, "pub-ep");
+            Track v = pub.publish(pe, "video", video(PUB_VIDEO));
+            List<Member> subs = new ArrayList<>();
+            List<Endpoint> eps = new ArrayList<>();
+            List<Subscription> ss = new ArrayList<>();
+            for (int i = 0; i < subscriberCount; i++) {
+                Member m = room.addMember("sub" + i);
+                Endpoint e = h.endpoint(m, "sub-ep" + i);
+                subs.add(m);
+                eps.add(e);
+                ss.add(room.subscribe(e, v, subscriber(0x5000 + i, 100)));
+            }
+            return new Call(room, pub, pe, v, subs, eps, ss);
+        });
+    }
+
+    void sendVideo(Call c, int firstSeq, int count) {
+        MemoryTransport pub = h.transport(c.pubEndpoint());
+        for (int i = 0; i < count; i++) {
+            pub.inject(vp8(PUB_VIDEO, firstSeq + i, 3000L * (firstSeq + i), i == 0, 40));
+        }
+        h.settle();
+    }
+
+    @Test
+    void fansOutToEverySubscriberOnTheSameWorker() {
+        h = new RoomHarness(2, MediaConfig.Placement.DEFAULT);
+        Call c = call(5);
+        h.settle();
+        for (Member m : c.subscribers()) {
+            assertEquals(c.publisher().worker(), m.worker(), "a small room stays on one worker");
+        }
+        sendVideo(c, 100, 10);
+        for (int i = 0; i < 5; i++) {
+            List<byte[]> got = h.transport(c.subEndpoints().get(i)).rtpSent;
+            assertEquals(10, got.size(), "subscriber " + i);
+            assertEquals(0x5000 + i, ssrcOf(got.get(0)), "its own SSRC");
+        }
+        assertEquals(0, h.control(() -> c.room().pipeCount()));
+    }
+
+    @Test
+    void streamCrossesAPipeOnceHoweverManySubscribersAreBehindIt() {
+        h = new RoomHarness(2, SPREAD);
+        Call c = call(6);
+        h.settle();
+        int publisherWorker = c.publisher().worker().index();
+        int remote = 1 - publisherWorker;
+        long behindPipe = c.subscribers().stream().filter(m -> m.worker().index() == remote).count();
+        assertEquals(3, behindPipe, "spread placement put half the subscribers on the other worker");
+        assertEquals(1, h.control(() -> c.room().pipeCount()));
+        assertEquals(1, h.control(() -> c.video().pipedWorkers()));
+
+        long pipedBefore = h.worker(remote).stats().pipePacketsIn();
+        sendVideo(c, 1, 20);
+        for (Endpoint e : c.subEndpoints()) {
+            assertEquals(20, h.transport(e).rtpSent.size(), "every subscriber on both workers got every packet");
+        }
+        assertEquals(20, h.worker(remote).stats().pipePacketsIn() - pipedBefore,
+                "each packet crossed the pipe once for three subscribers behind it");
+        assertEquals(0, h.worker(publisherWorker).stats().pipePacketsIn());
+    }
+
+    @Test
+    void pipeKeepsHeaderExtensionsAndSequenceContinuity() {
+        h = new RoomHarness(2, SPREAD);
+        Call c = call(1);
+        h.settle();
+        assertTrue(c.subscriptions().get(0).isPiped());
+        sendVideo(c, 65530, 12); // across the sequence wrap
+        List<byte[]> got = h.transport(c.subEndpoints().get(0)).rtpSent;
+        assertEquals(12, got.size());
+        for (int i = 0; i < got.size(); i++) {
+            byte[] p = got.get(i);
+            assertEquals(0x5000, ssrcOf(p), "the subscriber's SSRC, not the pipe's");
+            assertEquals(100, p[1] & 0x7F, "the subscriber's payload type");
+            assertEquals(0x50, p[16] & 0xFF, "audio level moved from id 1 to the subscriber's id 5");
+            assertEquals(40, p[17] & 0xFF, "audio level value kept across the pipe");
+            if (i > 0) {
+                assertEquals((seqOf(got.get(i - 1)) + 1) & 0xFFFF, seqOf(p), "sequence continuous across the wrap");
+            }
+        }
+    }
+
+    @Test
+    void stopsCrossingWhenTheLastSubscriberBehindThePipeGoes() {
+        h = new RoomHarness(2, SPREAD);
+        Call c = call(4);
+        h.settle();
+        int remote = 1 - c.publisher().worker().index();
+        h.control(() -> {
+            for (Subscription s : c.subscriptions()) {
+                if (s.subscriber().worker().index() == remote) {
+                    s.close();
+                }
+            }
+        });
+        h.settle();
+        assertEquals(0, h.control(() -> c.room().pipeCount()), "no one behind the pipe: it closed");
+        assertEquals(0, h.control(() -> c.video().pipedWorkers()));
+        long pipedBefore = h.worker(remote).stats().pipePacketsIn();
+        sendVideo(c, 1, 5);
+        assertEquals(pipedBefore, h.worker(remote).stats().pipePacketsIn(), "nothing crosses to a worker no one wants it on");
+        for (int i = 0; i < 4; i++) {
+            int expected = c.subEndpoints().get(i).worker().index() == remote ? 0 : 5;
+            assertEquals(expected, h.transport(c.subEndpoints().get(i)).rtpSent.size(), "subscriber " + i);
+        }
+        var counts = h.control(() -> c.room().inspect()).join();
+        for (Room.RouterCounts rc : counts) {
+            if (rc.worker() == remote) {
+                assertEquals(0, rc.producers(), "the piped producer went with the pipe");
+                assertEquals(2, rc.peers(), "only the two subscribers' own peers remain");
+            }
+        }
+    }
+
+    @Test
+    void subscriberBehindAPipeWaitsForAKeyframeAndItsRequestReachesThePublisher() {
+        h = new RoomHarness(2, SPREAD);
+        Call c = call(1);
+        h.settle();
+        MemoryTransport pub = h.transport(c.pubEndpoint());
+        MemoryTransport sub = h.transport(c.subEndpoints().get(0));
+        for (int i = 0; i < 5; i++) {
+            pub.inject(vp8(PUB_VIDEO, 10 + i, 3000L * i, false, 0));
+        }
+        h.settle();
+        assertEquals(0, sub.rtpSent.size(), "no delta frame before a keyframe");
+        assertTrue(pub.plisSent() >= 1, "the subscriber's keyframe request crossed the pipe to the publisher");
+        pub.inject(vp8(PUB_VIDEO, 15, 15000, true, 0));
+        pub.inject(vp8(PUB_VIDEO, 16, 18000, false, 0));
+        h.settle();
+        assertEquals(2, sub.rtpSent.size(), "the keyframe and what follows");
+    }
+
+    @Test
+    void publisherLeavingClosesItsStreamOnEveryWorker() {
+        h = new RoomHarness(2, SPREAD);
+        Call c = call(4);
+        h.control(() -> c.publisher().publish(c.pubEndpoint(), "audio", audio(PUB_AUDIO)));
+        h.settle();
+        h.control(() -> c.publisher().close("left"));
+        h.settle();
+        assertTrue(h.control(() -> c.subscriptions().stream().allMatch(Subscription::isClosed)));
+        assertEquals(0, h.control(() -> c.room().pipeCount()));
+        for (Room.RouterCounts rc : h.control(() -> c.room().inspect()).join()) {
+            assertEquals(0, rc.producers(), "worker " + rc.worker());
+            assertEquals(0, rc.consumers(), "worker " + rc.worker());
+            assertEquals(2, rc.peers(), "worker " + rc.worker() + " keeps its two subscribers' peers");
+        }
+        h.transport(c.pubEndpoint()).inject(opus(PUB_AUDIO, 1, 960, 10)); // to a closed transport: ignored
+        h.settle();
+        assertTrue(h.transport(c.pubEndpoint()).isClosed());
+        h.control(() -> {
+            c.subscribers().forEach(m -> m.close("left"));
+            c.room().close();
+        });
+        h.settle();
+        for (Room.RouterCounts rc : h.control(() -> c.room().inspect()).join()) {
+            assertTrue(rc.closed());
+            assertEquals(0, rc.peers());
+        }
+        assertEquals(0, h.worker(0).routerCount() + h.worker(1).routerCount());
+        assertFalse(h.control(() -> h.engine.rooms().rooms().contains(c.room())));
+    }
+
+    @Test
+    void placementFillsAWorkerUpToItsBudgetThenUsesTheLeastLoaded() {
+        h = new RoomHarness(3, new MediaConfig.Placement(3, false));
+        List<Integer> workers = h.control(() -> {
+            Room room = h.engine.rooms().open("webinar");
+            Room other = h.engine.rooms().open("other");
+            other.addMember("x"); // worker 0 holds one member of another room
+            List<Integer> list = new ArrayList<>();
+            for (int i = 0; i < 7; i++) {
+                list.add(room.addMember("m" + i).worker().index());
+            }
+            return list;
+        });
+        // First member: the least-loaded worker (1); it fills to the budget of 3, then worker 2, then worker 0.
+        assertEquals(List.of(1, 1, 1, 2, 2, 2, 0), workers);
+    }
+
+    @Test
+    void spreadPlacementUsesTheLeastLoadedWorkerForEveryMember() {
+        h = new RoomHarness(2, SPREAD);
+        List<Integer> workers = h.control(() -> {
+            Room room = h.engine.rooms().open("r");
+            List<Integer> list = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                list.add(room.addMember("m" + i).worker().index());
+            }
+            return list;
+        });
+        assertEquals(List.of(0, 1, 0, 1), workers);
+    }
+
+    @Test
+    void workerOwnedStateRefusesOtherThreads() {
+        h = new RoomHarness(2, SPREAD);
+        Router router = new Router("r", h.worker(0).loop(), h.metrics);
+        assertThrows(AssertionError.class, () -> router.addPeer("p", new MemoryTransport("p", h.worker(0))));
+        assertThrows(AssertionError.class, () -> h.engine.rooms().open("from-the-test-thread"));
+        h.worker(0).execute(router::close);
+        h.settle();
+    }
+}
