@@ -1,6 +1,7 @@
 package io.cascadesfu.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cascadesfu.core.HotPathWarmup;
 import io.cascadesfu.core.MediaConfig;
 import io.cascadesfu.core.MediaEngine;
 import io.cascadesfu.core.dtls.DtlsCertificate;
@@ -49,6 +50,7 @@ public final class SfuNode implements AutoCloseable {
                 Duration.ofSeconds(config.media.dtlsHandshakeTimeoutSeconds), config.media.workerCount(),
                 new MediaConfig.Placement(config.media.placement.memberBudget, config.media.placement.spread));
         this.engine = MediaEngine.start(mediaConfig, certificate, new SfuMetrics(registry));
+        HotPathWarmup.run(engine, config.media.warmupPackets); // before anyone can join
 
         Map<String, String> keys = new LinkedHashMap<>(config.auth.keys);
         if (config.dev && !keys.containsKey(config.auth.devKeyId)) {

@@ -68,6 +68,7 @@ class SignalingProtocolTest {
         c.dev = true;
         c.http.port = 0;
         c.media.port = 0;
+        c.media.warmupPackets = 0; // a node per test: start at once
         c.auth.keys.put(KID, SECRET);
         c.auth.devKeyId = KID;
         return c;

@@ -93,6 +93,11 @@ public final class Room {
 
     /** Adds a member, placed on a worker by the registry's placement. */
     public Member addMember(String memberId) {
+        return addMember(memberId, null);
+    }
+
+    /** Adds a member on {@code worker} (null: the registry's placement chooses). */
+    public Member addMember(String memberId, MediaWorker pinned) {
         assertInControl();
         if (closed) {
             throw new IllegalStateException("room " + name + " is closed");
@@ -100,7 +105,7 @@ public final class Room {
         if (members.containsKey(memberId)) {
             throw new IllegalArgumentException("member " + memberId + " is already in room " + name);
         }
-        MediaWorker worker = registry.place(this);
+        MediaWorker worker = pinned != null ? pinned : registry.place(this);
         Member m = new Member(memberId, this, worker);
         members.put(memberId, m);
         membersOnWorker[worker.index()]++;

@@ -1,0 +1,216 @@
+package io.cascadesfu.core;
+
+import io.cascadesfu.core.client.RtcClient;
+import io.cascadesfu.core.dtls.DtlsCertificate;
+import io.cascadesfu.core.media.ConsumerParams;
+import io.cascadesfu.core.media.ProducerParams;
+import io.cascadesfu.core.media.TrackKind;
+import io.cascadesfu.core.room.Endpoint;
+import io.cascadesfu.core.room.EndpointListener;
+import io.cascadesfu.core.room.Member;
+import io.cascadesfu.core.room.Room;
+import io.cascadesfu.core.room.Track;
+import io.cascadesfu.core.rtp.Codec;
+import io.cascadesfu.core.worker.MediaWorker;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs real calls through every worker at start, before the node accepts anyone, so that the JIT has compiled
+ * the packet path (socket read, SRTP unprotect, routing, fan-out, pipes, SRTP protect, send) when the first user
+ * arrives. At browser rates the JVM would otherwise run that path interpreted or in C1 for minutes.
+ *
+ * <p>On each worker one publisher (VP8 + Opus) and one subscriber to every publisher's tracks, so both the local
+ * fan-out and the pipes run; clients are {@link RtcClient}s on loopback (ICE, DTLS, SRTP). Everything is closed
+ * afterwards and the heap is compacted ({@code System.gc()}), so the node starts lean.
+ */
+public final class HotPathWarmup {
+    private static final Logger log = LoggerFactory.getLogger(HotPathWarmup.class);
+    static final String ROOM = "__warmup";
+    private static final int VIDEO_PT = 96;
+    private static final int AUDIO_PT = 111;
+
+    private HotPathWarmup() {
+    }
+
+    /**
+     * Sends {@code packetsPerPublisher} video and as many audio packets from each worker's publisher.
+     * Blocks the caller (the node's main thread) for a few seconds; never throws: a failed warm-up is logged.
+     *
+     * @return RTP packets the warm-up subscribers received
+     */
+    public static long run(MediaEngine engine, int packetsPerPublisher) {
+        if (packetsPerPublisher <= 0) {
+            return 0;
+        }
+        long startNs = System.nanoTime();
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        ExecutorService dtls = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "sfu-warmup-dtls");
+            t.setDaemon(true);
+            return t;
+        });
+        List<RtcClient> clients = new ArrayList<>();
+        AtomicLong received = new AtomicLong();
+        Room[] room = new Room[1];
+        try {
+            DtlsCertificate cert = DtlsCertificate.generate();
+            RtcClient.Listener counting = new RtcClient.Listener() {
+                @Override
+                public void onRtp(RtcClient c, ByteBuf packet, long nowNs) {
+                    received.incrementAndGet();
+                }
+            };
+            List<Endpoint> endpoints = onControl(engine, () -> {
+                room[0] = engine.rooms().open(ROOM);
+                List<Endpoint> list = new ArrayList<>();
+                List<Track> tracks = new ArrayList<>();
+                for (MediaWorker w : engine.workers()) {
+                    Member pub = room[0].addMember("pub" + w.index(), w);
+                    Endpoint pe = pub.createWebRtcEndpoint("warmup-pub" + w.index(), NO_EVENTS);
+                    tracks.add(pub.publish(pe, "wv" + w.index(), new ProducerParams("0", TrackKind.VIDEO, Codec.VP8,
+                            VIDEO_PT, 90000, videoSsrc(w.index()), 0)));
+                    tracks.add(pub.publish(pe, "wa" + w.index(), new ProducerParams("1", TrackKind.AUDIO, Codec.OPUS,
+                            AUDIO_PT, 48000, audioSsrc(w.index()), 0)));
+                    list.add(pe);
+                }
+                int n = 0;
+                for (MediaWorker w : engine.workers()) {
+                    Member sub = room[0].addMember("sub" + w.index(), w);
+                    Endpoint se = sub.createWebRtcEndpoint("warmup-sub" + w.index(), NO_EVENTS);
+                    for (Track t : tracks) {
+                        byte[] ids = new byte[256];
+                        ids[1] = 1;
+                        room[0].subscribe(se, t, new ConsumerParams(0x7000_0000L + n++, t.params().payloadType(), ids));
+                    }
+                    list.add(se);
+                }
+                return list;
+            });
+            List<CompletableFuture<RtcClient>> connecting = new ArrayList<>();
+            for (Endpoint e : endpoints) {
+                RtcClient c = new RtcClient(group, NioDatagramChannel.class, new InetSocketAddress("127.0.0.1", 0), cert,
+                        dtls, counting);
+                clients.add(c);
+                onControl(engine, () -> {
+                    e.setRemoteParameters(c.localCredentials().ufrag(), c.localCredentials().pwd(), "sha-256",
+                            c.localFingerprint());
+                    return null;
+                });
+                InetSocketAddress bound = e.worker().localAddress();
+                InetSocketAddress local = bound.getAddress().isAnyLocalAddress()
+                        ? new InetSocketAddress("127.0.0.1", bound.getPort()) : bound;
+                c.connect(new RtcClient.Remote(local, e.localCredentials().ufrag(), e.localCredentials().pwd(),
+                        "sha-256", engine.fingerprintSha256()));
+                connecting.add(c.connected());
+            }
+            CompletableFuture.allOf(connecting.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!onControl(engine, () -> endpoints.stream().allMatch(Endpoint::isConnected))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("node side of the warm-up transports did not connect");
+                }
+                Thread.sleep(5);
+            }
+            int publishers = engine.workers().size();
+            for (int seq = 0; seq < packetsPerPublisher; seq++) {
+                for (int p = 0; p < publishers; p++) {
+                    RtcClient c = clients.get(p);
+                    c.sendRtp(packet(videoSsrc(p), VIDEO_PT, seq, seq * 3000L, seq % 100 == 0, 900));
+                    c.sendRtp(packet(audioSsrc(p), AUDIO_PT, seq, seq * 960L, false, 120));
+                }
+                if (seq % 64 == 63) {
+                    // Let the clients' loop catch up (it protects what we queue), so nothing piles up unsent.
+                    group.next().submit(() -> null).get(5, TimeUnit.SECONDS);
+                    Thread.sleep(1);
+                }
+            }
+            long before = -1;
+            for (int i = 0; i < 50 && received.get() != before; i++) { // until the last forwarded packets arrived
+                before = received.get();
+                Thread.sleep(20);
+            }
+            log.info("hot path warm-up: {} packets sent through {} worker(s), {} forwarded, in {} ms",
+                    2L * publishers * packetsPerPublisher, publishers, received.get(),
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
+        } catch (Exception e) {
+            log.warn("hot path warm-up failed (the node runs anyway, the JIT compiles later): {}", e.toString());
+        } finally {
+            try {
+                onControl(engine, () -> {
+                    if (room[0] != null) {
+                        room[0].close();
+                    }
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                log.warn("closing the warm-up room failed", e);
+            }
+            for (RtcClient c : clients) {
+                c.close();
+            }
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            dtls.shutdownNow();
+            // Compact what the warm-up (and start-up) left, so the heap starts small (G1 gives memory back here).
+            System.gc();
+        }
+        return received.get();
+    }
+
+    private static long videoSsrc(int worker) {
+        return 0x5700_0000L + worker;
+    }
+
+    private static long audioSsrc(int worker) {
+        return 0x5A00_0000L + worker;
+    }
+
+    /** A VP8- or Opus-shaped RTP packet with an audio-level extension (id 1). */
+    private static ByteBuf packet(long ssrc, int pt, int seq, long ts, boolean keyframe, int payloadBytes) {
+        ByteBuf b = PooledByteBufAllocator.DEFAULT.heapBuffer(32 + payloadBytes + 32);
+        b.writeByte(0x90);
+        b.writeByte(pt);
+        b.writeShort(seq);
+        b.writeInt((int) ts);
+        b.writeInt((int) ssrc);
+        b.writeShort(0xBEDE).writeShort(1);
+        b.writeByte(0x10).writeByte(0x20).writeByte(0).writeByte(0);
+        b.writeByte(0x10);
+        b.writeByte(keyframe ? 0x00 : 0x01);
+        b.writeByte(0).writeByte(0);
+        b.writeZero(payloadBytes);
+        return b;
+    }
+
+    private static <T> T onControl(MediaEngine engine, java.util.concurrent.Callable<T> task) {
+        try {
+            return engine.control().submit(task).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("warm-up step failed", e);
+        }
+    }
+
+    private static final EndpointListener NO_EVENTS = new EndpointListener() {
+        @Override
+        public void onEndpointConnected(Endpoint endpoint) {
+        }
+
+        @Override
+        public void onEndpointClosed(Endpoint endpoint, String reason) {
+        }
+    };
+}
