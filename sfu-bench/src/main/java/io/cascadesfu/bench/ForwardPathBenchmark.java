@@ -36,7 +36,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The whole per-packet forward path for one publisher and {@code subscribers} subscribers, from the decrypted
  * packet the publisher's transport hands up to the protected copies the subscribers' transports would write:
- * {@link MediaPeer#onTransportRtp} (SSRC lookup) -> {@code Producer.onRtp} (validate, receive stats, keyframe
+ * {@link MediaPeer#onTransportRtp} (SSRC lookup) -> {@code Producer.onRtp} (receive stats, keyframe
  * detection, fan-out) -> {@code Consumer.onProducerRtp} per subscriber (pooled copy, rewrite of sequence number,
  * timestamp, SSRC, payload type, extension ids, send stats) -> {@link SrtpSinkTransport#sendRtp} (SRTP protect
  * with the subscriber's own session, release). No socket: the system call is measured by
@@ -93,6 +93,8 @@ public class ForwardPathBenchmark {
     private int seq;
     private long timestamp;
     private long fed;
+    /** Where the payload starts: validated once by the transport, as {@code WebRtcTransport} does. */
+    private int payloadOffset;
 
     @Setup(Level.Trial)
     public void setUp() throws InterruptedException {
@@ -150,7 +152,7 @@ public class ForwardPathBenchmark {
         } else {
             RtpFixtures.writeOpus(packet, seq, timestamp);
         }
-        publisher.onTransportRtp(publisherTransport, packet, System.nanoTime());
+        publisher.onTransportRtp(publisherTransport, packet, RtpPacket.validate(packet), System.nanoTime());
         for (SrtpSinkTransport t : subscriberTransports) {
             if (t.rtpSent != 1 || t.failures != 0) {
                 throw new IllegalStateException("first packet not forwarded to " + t.id());
@@ -159,6 +161,7 @@ public class ForwardPathBenchmark {
         if (video) {
             RtpFixtures.setVp8Keyframe(packet, false);
         }
+        payloadOffset = RtpPacket.validate(packet);
         resetCounts();
     }
 
@@ -213,7 +216,7 @@ public class ForwardPathBenchmark {
             RtpPacket.setMarker(p, inFrame == PACKETS_PER_FRAME - 1);
         }
         fed++;
-        publisher.onTransportRtp(publisherTransport, p, System.nanoTime());
+        publisher.onTransportRtp(publisherTransport, p, payloadOffset, System.nanoTime());
         return subscriberTransports.get(0).bytesSent;
     }
 }

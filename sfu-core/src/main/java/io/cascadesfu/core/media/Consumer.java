@@ -62,10 +62,11 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
     }
 
     /**
-     * One packet of the producer, validated there: {@code payloadLength} is its payload without padding
-     * (rewrites change header fields in place, never their length). Borrowed: copy what is sent.
+     * One packet of the producer, validated once by the transport it arrived on: its payload starts at
+     * {@code payloadOffset} and is {@code payloadLength} bytes without padding (rewrites change header fields in
+     * place, never their length). Borrowed: copy what is sent.
      */
-    abstract void onProducerRtp(ByteBuf packet, int payloadLength, boolean keyframe, long nowNs);
+    abstract void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, boolean keyframe, long nowNs);
 
     /** The subscriber asked for a keyframe (PLI or FIR). */
     final void onKeyframeRequest(long nowNs) {

@@ -128,7 +128,7 @@ public final class MediaPeer implements TransportListener {
     }
 
     @Override
-    public void onTransportRtp(MediaTransport t, ByteBuf packet, long nowNs) {
+    public void onTransportRtp(MediaTransport t, ByteBuf packet, int payloadOffset, long nowNs) {
         long ssrc = RtpPacket.ssrc(packet);
         Producer p = producersBySsrc.get(ssrc);
         if (p == null) {
@@ -138,7 +138,7 @@ public final class MediaPeer implements TransportListener {
                 return;
             }
         }
-        p.onRtp(packet, nowNs);
+        p.onRtp(packet, payloadOffset, nowNs);
     }
 
     /**

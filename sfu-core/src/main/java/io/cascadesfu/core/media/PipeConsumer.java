@@ -19,7 +19,7 @@ public final class PipeConsumer extends Consumer {
     }
 
     @Override
-    void onProducerRtp(ByteBuf packet, int payloadLength, boolean keyframe, long nowNs) {
+    void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, boolean keyframe, long nowNs) {
         if (isClosed() || !subscriber.transport().isConnected()) {
             return;
         }
@@ -29,7 +29,7 @@ public final class PipeConsumer extends Consumer {
         RtpPacket.setSsrc(out, params.ssrc());
         forwardedAny = true;
         sendStats.onPacketSent(payloadLength, RtpPacket.timestamp(out), nowNs);
-        subscriber.transport().sendRtp(out);
+        subscriber.transport().sendRtp(out, payloadOffset);
     }
 
     @Override

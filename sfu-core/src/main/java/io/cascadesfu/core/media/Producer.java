@@ -90,14 +90,11 @@ public final class Producer {
     }
 
     /**
-     * One decrypted RTP packet from the publisher. Borrowed: each consumer copies what it sends.
+     * One decrypted RTP packet from the publisher, validated by its transport (payload at {@code payloadOffset}).
+     * Borrowed: each consumer copies what it sends.
      */
-    void onRtp(ByteBuf packet, long nowNs) {
+    void onRtp(ByteBuf packet, int payloadOffset, long nowNs) {
         if (closed) {
-            return;
-        }
-        int payloadOffset = RtpPacket.validate(packet);
-        if (payloadOffset < 0) {
             return;
         }
         receiveStats.onPacket(RtpPacket.sequenceNumber(packet), RtpPacket.timestamp(packet), nowNs);
@@ -106,7 +103,7 @@ public final class Producer {
                 && Keyframes.isKeyframe(packet, payloadOffset, payloadLength, params.codec());
         List<Consumer> list = consumers;
         for (int i = 0, n = list.size(); i < n; i++) {
-            list.get(i).onProducerRtp(packet, payloadLength, keyframe, nowNs);
+            list.get(i).onProducerRtp(packet, payloadOffset, payloadLength, keyframe, nowNs);
         }
     }
 

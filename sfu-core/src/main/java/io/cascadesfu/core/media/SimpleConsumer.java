@@ -24,7 +24,7 @@ public final class SimpleConsumer extends Consumer {
     }
 
     @Override
-    void onProducerRtp(ByteBuf packet, int payloadLength, boolean keyframe, long nowNs) {
+    void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, boolean keyframe, long nowNs) {
         if (isClosed() || !subscriber.transport().isConnected()) {
             return;
         }

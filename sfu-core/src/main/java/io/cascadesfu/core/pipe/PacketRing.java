@@ -29,6 +29,7 @@ final class PacketRing {
 
     private final ByteBuf[] buffers;
     private final long[] startNs;
+    private final int[] payloadOffsets;
     private final int mask;
     /** Next slot to poll; written by the consumer only. */
     @SuppressWarnings("unused")
@@ -47,6 +48,7 @@ final class PacketRing {
         }
         buffers = new ByteBuf[capacity];
         startNs = new long[capacity];
+        payloadOffsets = new int[capacity];
         mask = capacity - 1;
     }
 
@@ -54,8 +56,11 @@ final class PacketRing {
         return buffers.length;
     }
 
-    /** Producer thread. False when full (the buffer stays the caller's). */
-    boolean offer(ByteBuf buf, long entryNs) {
+    /**
+     * Producer thread. {@code payloadOffset}: where a validated RTP packet's payload starts, -1 for RTCP.
+     * False when full (the buffer stays the caller's).
+     */
+    boolean offer(ByteBuf buf, long entryNs, int payloadOffset) {
         long t = (long) TAIL.getOpaque(this);
         if (t - headCache >= buffers.length) {
             headCache = (long) HEAD.getAcquire(this);
@@ -66,6 +71,7 @@ final class PacketRing {
         int i = (int) t & mask;
         buffers[i] = buf;
         startNs[i] = entryNs;
+        payloadOffsets[i] = payloadOffset;
         TAIL.setRelease(this, t + 1);
         return true;
     }
@@ -82,12 +88,19 @@ final class PacketRing {
         int i = (int) h & mask;
         ByteBuf buf = buffers[i];
         lastStartNs = startNs[i];
+        lastPayloadOffset = payloadOffsets[i];
         buffers[i] = null;
         HEAD.setRelease(this, h + 1);
         return buf;
     }
 
     private long lastStartNs;
+    private int lastPayloadOffset;
+
+    /** Consumer thread: the payload offset of the packet {@link #poll} returned last (-1: RTCP). */
+    int lastPayloadOffset() {
+        return lastPayloadOffset;
+    }
 
     /** Consumer thread: the entry time of the packet {@link #poll} returned last. */
     long lastStartNs() {

@@ -1,7 +1,7 @@
 package io.cascadesfu.core.pipe;
 
 import io.cascadesfu.core.metrics.DropReason;
-import io.cascadesfu.core.rtcp.RtcpPacket;
+import io.cascadesfu.core.rtp.RtpPacket;
 import io.cascadesfu.core.transport.MediaTransport;
 import io.cascadesfu.core.transport.TransportListener;
 import io.cascadesfu.core.worker.MediaWorker;
@@ -71,17 +71,29 @@ public final class PipeEnd implements MediaTransport {
         return !closed && !far.closed;
     }
 
+    /** An RTP packet not validated yet (nothing in the core sends one; kept for the interface's contract). */
     @Override
     public void sendRtp(ByteBuf packet) {
-        send(packet);
+        int payloadOffset = RtpPacket.validate(packet);
+        if (payloadOffset < 0) {
+            packet.release();
+            worker.metrics().drop(DropReason.RTP_MALFORMED);
+            return;
+        }
+        send(packet, payloadOffset);
+    }
+
+    @Override
+    public void sendRtp(ByteBuf packet, int payloadOffset) {
+        send(packet, payloadOffset);
     }
 
     @Override
     public void sendRtcp(ByteBuf packet) {
-        send(packet);
+        send(packet, -1);
     }
 
-    private void send(ByteBuf packet) {
+    private void send(ByteBuf packet, int payloadOffset) {
         worker.assertInLoop();
         if (closed) {
             packet.release();
@@ -89,17 +101,17 @@ public final class PipeEnd implements MediaTransport {
             return;
         }
         worker.stats().onPacketOut();
-        far.enqueue(packet, worker.stats().batchStartNs());
+        far.enqueue(packet, worker.stats().batchStartNs(), payloadOffset);
     }
 
     /** Called by the far end's worker: takes the packet. */
-    private void enqueue(ByteBuf packet, long entryNs) {
+    private void enqueue(ByteBuf packet, long entryNs, int payloadOffset) {
         if (closed) {
             packet.release();
             worker.metrics().drop(DropReason.NOT_CONNECTED);
             return;
         }
-        if (!inbound.offer(packet, entryNs)) {
+        if (!inbound.offer(packet, entryNs, payloadOffset)) {
             packet.release();
             worker.metrics().drop(DropReason.PIPE_FULL);
             return;
@@ -118,15 +130,16 @@ public final class PipeEnd implements MediaTransport {
                 return;
             }
             long entryNs = inbound.lastStartNs();
+            int payloadOffset = inbound.lastPayloadOffset();
             try {
                 if (!closed && listener != null) {
                     worker.stats().setBatchStartNs(entryNs);
                     long nowNs = System.nanoTime();
-                    if (RtcpPacket.looksLikeRtcp(packet)) {
+                    if (payloadOffset < 0) {
                         listener.onTransportRtcp(this, packet, nowNs);
                     } else {
                         worker.stats().onPipePacketIn();
-                        listener.onTransportRtp(this, packet, nowNs);
+                        listener.onTransportRtp(this, packet, payloadOffset, nowNs);
                     }
                 }
             } catch (RuntimeException e) {

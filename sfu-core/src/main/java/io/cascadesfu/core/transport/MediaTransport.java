@@ -23,6 +23,15 @@ public interface MediaTransport {
      */
     void sendRtp(ByteBuf packet);
 
+    /**
+     * Sends one plain RTP packet already validated, whose payload starts at {@code payloadOffset}; a transport that
+     * hands packets to another router (a pipe) passes the offset on, so the far side does not validate again.
+     * Takes ownership like {@link #sendRtp(ByteBuf)}.
+     */
+    default void sendRtp(ByteBuf packet, int payloadOffset) {
+        sendRtp(packet);
+    }
+
     /** Sends one plain RTCP compound packet. Takes ownership like {@link #sendRtp}. */
     void sendRtcp(ByteBuf packet);
 

@@ -11,8 +11,11 @@ public interface TransportListener {
 
     void onTransportConnected(MediaTransport transport);
 
-    /** A decrypted RTP packet whose header has been validated. */
-    void onTransportRtp(MediaTransport transport, ByteBuf packet, long nowNs);
+    /**
+     * A decrypted RTP packet whose header the transport validated ({@code RtpPacket.validate}): its payload starts
+     * at {@code payloadOffset}; nobody validates it again.
+     */
+    void onTransportRtp(MediaTransport transport, ByteBuf packet, int payloadOffset, long nowNs);
 
     /** A decrypted RTCP compound packet, validated as a whole. */
     void onTransportRtcp(MediaTransport transport, ByteBuf packet, long nowNs);

@@ -205,12 +205,13 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 metrics.drop(dropReasonOf(r));
                 return;
             }
-            // Padding lies in the encrypted part: the header is fully checked only now.
-            if (RtpPacket.validate(packet) < 0) {
+            // Padding lies in the encrypted part: the header is fully checked only now, and only here.
+            int payloadOffset = RtpPacket.validate(packet);
+            if (payloadOffset < 0) {
                 metrics.drop(DropReason.RTP_MALFORMED);
                 return;
             }
-            listener.onTransportRtp(this, packet, nowNs);
+            listener.onTransportRtp(this, packet, payloadOffset, nowNs);
         }
     }
 

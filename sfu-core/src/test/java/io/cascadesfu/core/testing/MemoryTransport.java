@@ -75,7 +75,10 @@ public final class MemoryTransport implements MediaTransport {
                 if (RtcpPacket.looksLikeRtcp(buf)) {
                     listener.onTransportRtcp(this, buf, nowNs);
                 } else {
-                    listener.onTransportRtp(this, buf, nowNs);
+                    int payloadOffset = io.cascadesfu.core.rtp.RtpPacket.validate(buf);
+                    if (payloadOffset >= 0) {
+                        listener.onTransportRtp(this, buf, payloadOffset, nowNs);
+                    }
                 }
             } finally {
                 buf.release();
