@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>On each worker one publisher (VP8 + Opus) and one subscriber to every publisher's tracks, so both the local
  * fan-out and the pipes run; clients are {@link RtcClient}s on loopback (ICE, DTLS, SRTP). Everything is closed
- * afterwards and the heap is compacted ({@code System.gc()}), so the node starts lean.
+ * afterwards.
  */
 public final class HotPathWarmup {
     private static final Logger log = LoggerFactory.getLogger(HotPathWarmup.class);
@@ -54,6 +54,15 @@ public final class HotPathWarmup {
      * @return RTP packets the warm-up subscribers received
      */
     public static long run(MediaEngine engine, int packetsPerPublisher) {
+        return run(engine, packetsPerPublisher, 0, null);
+    }
+
+    /**
+     * As {@link #run(MediaEngine, int)}, calling {@code betweenBursts} (if not null) after every
+     * {@code burstPackets} packets per publisher: the server compacts the heap there, so that the warm-up's burst of
+     * garbage does not make the JVM grow a heap the node will never need.
+     */
+    public static long run(MediaEngine engine, int packetsPerPublisher, int burstPackets, Runnable betweenBursts) {
         if (packetsPerPublisher <= 0) {
             return 0;
         }
@@ -133,6 +142,9 @@ public final class HotPathWarmup {
                     c.sendRtp(packet(videoSsrc(p), VIDEO_PT, seq, seq * 3000L, seq % 100 == 0, 900));
                     c.sendRtp(packet(audioSsrc(p), AUDIO_PT, seq, seq * 960L, false, 120));
                 }
+                if (betweenBursts != null && burstPackets > 0 && seq % burstPackets == burstPackets - 1) {
+                    betweenBursts.run();
+                }
                 if (seq % 64 == 63) {
                     // Let the clients' loop catch up (it protects what we queue), so nothing piles up unsent.
                     group.next().submit(() -> null).get(5, TimeUnit.SECONDS);
@@ -165,8 +177,6 @@ public final class HotPathWarmup {
             }
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
             dtls.shutdownNow();
-            // Compact what the warm-up (and start-up) left, so the heap starts small (G1 gives memory back here).
-            System.gc();
         }
         return received.get();
     }

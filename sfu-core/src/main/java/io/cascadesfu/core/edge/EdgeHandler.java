@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * transport by remote address (or, for a STUN check from a new address, by ICE username), hand
  * it over. Writes made while handling a burst of reads are flushed once at the end of the burst.
  *
- * <p>Threading: runs on the media event loop that owns the channel, the registry and every
+ * <p>Threading: runs on the worker event loop that owns the channel, the registry and every
  * transport. Buffer ownership: the datagram is released here after the transport has used it.
  */
 final class EdgeHandler extends ChannelInboundHandlerAdapter {

@@ -23,7 +23,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * consumers whose packets leave on it. The core does not care whether the transport is a browser
  * or, later, a relay link to a peer node: a relay is a peer with both producers and consumers.
  *
- * <p>Threading: media event loop only.
+ * <p>Threading: its router's worker loop only (asserted at the transport callbacks).
  */
 public final class MediaPeer implements TransportListener {
     /** Largest RTCP compound the node writes. */
@@ -118,6 +118,7 @@ public final class MediaPeer implements TransportListener {
 
     @Override
     public void onTransportConnected(MediaTransport t) {
+        assert router.loop().inEventLoop();
         long nowNs = System.nanoTime();
         for (Consumer c : consumers) {
             c.onSubscriberConnected(nowNs);
@@ -129,6 +130,7 @@ public final class MediaPeer implements TransportListener {
 
     @Override
     public void onTransportRtp(MediaTransport t, ByteBuf packet, int payloadOffset, long nowNs) {
+        assert router.loop().inEventLoop();
         long ssrc = RtpPacket.ssrc(packet);
         Producer p = producersBySsrc.get(ssrc);
         if (p == null) {
@@ -171,6 +173,7 @@ public final class MediaPeer implements TransportListener {
 
     @Override
     public void onTransportRtcp(MediaTransport t, ByteBuf packet, long nowNs) {
+        assert router.loop().inEventLoop();
         int off = 0;
         int end = packet.readableBytes();
         while (off + 4 <= end) {

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Lifecycle: made by {@link Router#produce} when a publisher's SDP is accepted; closed when the
  * publisher unpublishes or leaves, which closes its consumers.
  *
- * <p>Threading: media event loop only. The consumer list is only changed on that loop, so the
+ * <p>Threading: its router's worker loop only. The consumer list is only changed on that loop, so the
  * fan-out iterates it without copying or locking.
  */
 public final class Producer {

@@ -7,7 +7,7 @@ import io.netty.buffer.ByteBuf;
  * {@link WebRtcTransport} today, a relay link to a peer node later. The forwarding core
  * ({@code io.cascadesfu.core.media}) only ever sees this interface.
  *
- * <p>Threading: every method is called on the media event loop that owns the transport.
+ * <p>Threading: every method is called on the worker event loop that owns the transport.
  */
 public interface MediaTransport {
 

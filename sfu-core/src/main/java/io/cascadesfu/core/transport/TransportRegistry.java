@@ -11,7 +11,7 @@ import java.util.Map;
  * Finds the transport a datagram belongs to: by remote address for every validated address,
  * by local ICE username fragment for a STUN check from an address not seen yet.
  *
- * <p>Threading: media event loop only; no locks.
+ * <p>Threading: its worker's event loop only; no locks.
  */
 public final class TransportRegistry {
     /** Addresses one transport may own at once (candidate pairs tried, network changes). */

@@ -134,6 +134,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
 
     /** A STUN Binding request for this transport. Writes the response to the channel. */
     public void onStunRequest(ByteBuf packet, StunMessage msg, InetSocketAddress from, long nowNs) {
+        assert loop.inEventLoop();
         if (closed) {
             return;
         }
@@ -183,6 +184,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
      * listener. The buffer stays the caller's.
      */
     public void onSrtp(ByteBuf packet, long nowNs) {
+        assert loop.inEventLoop();
         SrtpSession session = srtp;
         if (session == null || closed) {
             metrics.drop(DropReason.NOT_CONNECTED);
@@ -327,6 +329,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
 
     @Override
     public void close(String reason) {
+        assert loop.inEventLoop();
         if (closed) {
             return;
         }
