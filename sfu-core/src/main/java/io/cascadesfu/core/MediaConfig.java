@@ -36,7 +36,7 @@ public record MediaConfig(String bindHost, int port, List<String> advertisedHost
      * @param spread       every member goes to the least-loaded worker (tests and demos of pipes)
      */
     public record Placement(int memberBudget, boolean spread) {
-        public static final Placement DEFAULT = new Placement(200, false);
+        public static final Placement DEFAULT = new Placement(100, false);
 
         public Placement {
             if (memberBudget < 1) {

@@ -58,7 +58,7 @@ public final class SfuConfig {
 
     public static final class Placement {
         /** A room's members join the worker holding most of them until it holds this many members of all rooms. */
-        public int memberBudget = 200;
+        public int memberBudget = 100;
         /** Every member to the least-loaded worker: rooms always span workers (tests, demos of pipes). */
         public boolean spread = false;
     }

@@ -252,7 +252,7 @@ class SfuConfigTest {
     void mediaWorkersDefaultToOnePerCoreAndPlacementIsConfigurable() throws IOException {
         SfuConfig defaults = SfuConfig.load(null, Map.of());
         assertEquals(Runtime.getRuntime().availableProcessors(), defaults.media.workerCount());
-        assertEquals(200, defaults.media.placement.memberBudget);
+        assertEquals(100, defaults.media.placement.memberBudget);
         SfuConfig c = SfuConfig.load(yaml("dev: true\nmedia:\n  workers: 3\n  placement:\n    memberBudget: 7\n"
                 + "    spread: true\n"), Map.of());
         assertEquals(3, c.media.workerCount());
