@@ -35,6 +35,11 @@ public final class SfuConfig {
         public int port = 7880;
         @JsonProperty("maxMessageBytes")
         public int maxMessageBytes = 256 * 1024;
+        /** A signaling socket that has not joined this long after opening is closed. */
+        public int joinTimeoutSeconds = 10;
+        /** HTTP/WebSocket connections held at once, in total and from one source address. */
+        public int maxConnections = 10000;
+        public int maxConnectionsPerAddress = 500;
     }
 
     public static final class Media {
@@ -78,6 +83,8 @@ public final class SfuConfig {
 
     public static final class Rooms {
         public int maxParticipants = 100;
+        public int maxTracksPerParticipant = 16;
+        public int maxTracksPerRoom = 256;
     }
 
     public static final class Codecs {
@@ -149,6 +156,15 @@ public final class SfuConfig {
         }
         if ((v = env.get("SFU_VIDEO_CODECS")) != null) codecs.video = splitList(v);
         if ((v = env.get("SFU_MAX_PARTICIPANTS")) != null) rooms.maxParticipants = parseInt("SFU_MAX_PARTICIPANTS", v);
+        if ((v = env.get("SFU_MAX_TRACKS_PER_PARTICIPANT")) != null) {
+            rooms.maxTracksPerParticipant = parseInt("SFU_MAX_TRACKS_PER_PARTICIPANT", v);
+        }
+        if ((v = env.get("SFU_MAX_TRACKS_PER_ROOM")) != null) rooms.maxTracksPerRoom = parseInt("SFU_MAX_TRACKS_PER_ROOM", v);
+        if ((v = env.get("SFU_JOIN_TIMEOUT_SECONDS")) != null) http.joinTimeoutSeconds = parseInt("SFU_JOIN_TIMEOUT_SECONDS", v);
+        if ((v = env.get("SFU_MAX_CONNECTIONS")) != null) http.maxConnections = parseInt("SFU_MAX_CONNECTIONS", v);
+        if ((v = env.get("SFU_MAX_CONNECTIONS_PER_ADDRESS")) != null) {
+            http.maxConnectionsPerAddress = parseInt("SFU_MAX_CONNECTIONS_PER_ADDRESS", v);
+        }
     }
 
     void validate() {
@@ -178,6 +194,20 @@ public final class SfuConfig {
         }
         if ((dtls.certificate == null) != (dtls.privateKey == null)) {
             throw new ConfigException("dtls.certificate and dtls.privateKey must be set together");
+        }
+        if (http.joinTimeoutSeconds < 1 || http.joinTimeoutSeconds > 300) {
+            throw new ConfigException("http.joinTimeoutSeconds must be between 1 and 300");
+        }
+        if (http.maxConnections < 1 || http.maxConnectionsPerAddress < 1) {
+            throw new ConfigException("http.maxConnections and http.maxConnectionsPerAddress must be at least 1");
+        }
+        if (rooms.maxTracksPerParticipant < 1 || rooms.maxTracksPerRoom < 1) {
+            throw new ConfigException("rooms.maxTracksPerParticipant and rooms.maxTracksPerRoom must be at least 1");
+        }
+        if (rooms.maxTracksPerRoom > 512) {
+            // Every track is an m-section in each member's subscribe offer; the browser's answer to ~500 of them
+            // approaches the 256 KiB message limit.
+            throw new ConfigException("rooms.maxTracksPerRoom must be at most 512");
         }
         if (rooms.maxParticipants < 1) {
             throw new ConfigException("rooms.maxParticipants must be at least 1");

@@ -62,7 +62,9 @@ public final class SfuNode implements AutoCloseable {
             keys.put(config.auth.devKeyId, HexFormat.of().formatHex(secret));
         }
         SignalingConfig signalingConfig = new SignalingConfig(config.http.bind, config.http.port, config.dev, keys,
-                config.auth.devKeyId, config.codecs.video, config.http.maxMessageBytes, config.rooms.maxParticipants);
+                config.auth.devKeyId, config.codecs.video, config.http.maxMessageBytes, config.rooms.maxParticipants,
+                Duration.ofSeconds(config.http.joinTimeoutSeconds), config.rooms.maxTracksPerParticipant,
+                config.rooms.maxTracksPerRoom);
         TokenService tokens = new TokenService(keys, Clock.systemUTC());
         this.rooms = new RoomManager(engine, signalingConfig, registry);
         ObjectMapper json = new ObjectMapper();
@@ -70,8 +72,10 @@ public final class SfuNode implements AutoCloseable {
                 config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null);
         try {
             this.http = HttpServer.bind(new InetSocketAddress(config.http.bind, config.http.port), routes,
-                    () -> new SignalingHandler(json, tokens, rooms, engine.control(), config.http.maxMessageBytes),
-                    config.http.maxMessageBytes);
+                    () -> new SignalingHandler(json, tokens, rooms, engine.control(), config.http.maxMessageBytes,
+                            Duration.ofSeconds(config.http.joinTimeoutSeconds)),
+                    config.http.maxMessageBytes, config.http.maxConnections, config.http.maxConnectionsPerAddress,
+                    registry);
         } catch (RuntimeException e) {
             engine.close();
             throw e;

@@ -3,6 +3,8 @@ package io.cascadesfu.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -31,6 +33,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Matcher;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -253,7 +256,7 @@ class SignalingProtocolTest {
 
         JsonNode error = c.nextError("bad_json");
         assertTrue(error.get("message").isTextual());
-        c.pingPong();
+        c.stillOpenBeforeJoin();
         assertFalse(c.isClosed());
     }
 
@@ -276,7 +279,7 @@ class SignalingProtocolTest {
             c.sendRaw(frame);
             c.nextError("bad_json");
         }
-        c.pingPong();
+        c.stillOpenBeforeJoin();
     }
 
     @Test
@@ -286,12 +289,12 @@ class SignalingProtocolTest {
 
         JsonNode error = c.nextError("unknown_type");
         assertEquals("req-7", error.get("id").asText());
-        c.pingPong();
+        c.stillOpenBeforeJoin();
     }
 
     @Test
     void unknownFieldsAreIgnored() throws Exception {
-        WsClient c = connect();
+        WsClient c = joinAs("alice").ws();
         c.send("type", "ping", "id", "p", "extra", Map.of("nested", List.of(1, 2)));
 
         assertEquals("p", c.next("pong").get("id").asText());
@@ -306,7 +309,96 @@ class SignalingProtocolTest {
             JsonNode error = c.nextError("not_joined");
             assertEquals("before-" + type, error.get("id").asText());
         }
-        c.pingPong();
+        c.stillOpenBeforeJoin();
+    }
+
+    @Test
+    void aSocketThatNeverJoinsIsClosedWithJoinTimeoutHoweverOftenItPings() throws Exception {
+        SfuConfig config = testConfig();
+        config.http.joinTimeoutSeconds = 1;
+        restartNode(config);
+        long start = System.nanoTime();
+        WsClient c = connect();
+        for (int i = 0; i < 3; i++) {
+            c.stillOpenBeforeJoin(); // no pong before join: pings do not keep it alive
+            Thread.sleep(200);
+        }
+        c.nextError("join_timeout");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!c.isClosed() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(c.isClosed(), "the node closed the socket");
+        assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(900), "not before the deadline");
+        Joined alice = joinAs("alice"); // a socket that joins in time is not affected
+        Thread.sleep(1500);
+        alice.ws().pingPong();
+    }
+
+    @Test
+    void connectionsOverThePerAddressCapAreClosedAndJoinedParticipantsCarryOn() throws Exception {
+        SfuConfig config = testConfig();
+        config.http.maxConnectionsPerAddress = 3;
+        restartNode(config);
+        Joined alice = joinAs("alice");
+        WsClient second = connect();
+        WsClient third = connect();
+        assertThrows(Exception.class, () -> WsClient.connect(node.httpAddress()), "a fourth from 127.0.0.1");
+        alice.ws().pingPong();
+        second.stillOpenBeforeJoin();
+        second.close();
+        third.close();
+        // Two slots free again once they closed (the node notices the close a moment later).
+        long until = System.nanoTime() + WsClient.TIMEOUT.toNanos();
+        Pattern refused = Pattern.compile(
+                "(?m)^sfu_signaling_connections_refused_total\\{[^}]*reason=\"address_limit\"[^}]*\\} [1-9][0-9]*\\.0$");
+        String metrics = null;
+        while (metrics == null) {
+            try {
+                metrics = get("/metrics").body();
+            } catch (Exception e) {
+                assertTrue(System.nanoTime() < until, "a slot is free again once connections close");
+                Thread.sleep(50);
+            }
+        }
+        assertTrue(refused.matcher(metrics).find(), "the refusal is counted by reason: " + metrics.lines()
+                .filter(l -> l.contains("connections")).toList());
+        WsClient again = null;
+        while (again == null) {
+            try {
+                again = WsClient.connect(node.httpAddress());
+            } catch (Exception e) {
+                assertTrue(System.nanoTime() < until, "a new signaling socket is accepted once one closed");
+                Thread.sleep(50);
+            }
+        }
+        clients.add(again);
+        again.stillOpenBeforeJoin();
+    }
+
+    @Test
+    void publishOfferBeyondTheTrackLimitsGetsTooManyTracksAndNothingIsPublished() throws Exception {
+        SfuConfig config = testConfig();
+        config.rooms.maxTracksPerParticipant = 1;
+        restartNode(config);
+        Joined alice = joinAs("alice");
+        Joined bob = joinAs("bob");
+        alice.ws().send("type", "publish_offer", "id", "p1", "sdp", SENDONLY_OFFER); // audio + video
+        JsonNode error = alice.ws().nextError("too_many_tracks");
+        assertEquals("p1", error.get("id").asText());
+        bob.ws().expectNo("track_published", QUIET);
+        alice.ws().pingPong();
+
+        config = testConfig();
+        config.rooms.maxTracksPerRoom = 3;
+        restartNode(config);
+        Joined carol = joinAs("carol");
+        Joined dave = joinAs("dave");
+        carol.ws().send("type", "publish_offer", "sdp", SENDONLY_OFFER);
+        carol.ws().next("publish_answer");
+        dave.ws().send("type", "publish_offer", "sdp", SENDONLY_OFFER);
+        assertTrue(dave.ws().nextError("too_many_tracks").get("message").asText().contains("at most 3"));
+        carol.ws().expectNo("track_published", QUIET);
     }
 
     @Test
@@ -373,9 +465,9 @@ class SignalingProtocolTest {
         try (WsClient.RawWebSocket raw = new WsClient.RawWebSocket(node.httpAddress())) {
             raw.sendText(paddedPing(256 * 1024));
 
-            JsonNode pong = raw.nextJson();
-            assertEquals("pong", pong.get("type").asText());
-            assertEquals("big", pong.get("id").asText());
+            JsonNode reply = raw.nextJson(); // read and parsed whole: the reply to a ping before join
+            assertEquals("not_joined", reply.get("code").asText());
+            assertEquals("big", reply.get("id").asText());
         }
     }
 
@@ -394,11 +486,13 @@ class SignalingProtocolTest {
             raw.sendFrame(WsClient.RawWebSocket.TEXT, false, "{\"type\":\"pi".getBytes(StandardCharsets.UTF_8));
             raw.sendFrame(WsClient.RawWebSocket.CONTINUATION, true, "ng\",\"id\":\"f\"}".getBytes(StandardCharsets.UTF_8));
 
-            assertEquals("pong", raw.nextJson().get("type").asText());
+            JsonNode reply = raw.nextJson();
+            assertEquals("not_joined", reply.get("code").asText());
+            assertEquals("f", reply.get("id").asText());
         }
         WsClient c = connect();
         c.sendRaw(paddedPing(64 * 1024));
-        assertEquals("big", c.next("pong").get("id").asText());
+        assertEquals("big", c.nextError("not_joined").get("id").asText());
     }
 
     @Test

@@ -203,6 +203,15 @@ final class WsClient implements AutoCloseable {
     }
 
     /** Proves the socket is alive and every earlier reply arrived: ping, and wait for the pong. */
+    /** Before join: the node answers a ping with not_joined (never pong), which shows the socket is open. */
+    void stillOpenBeforeJoin() throws Exception {
+        send("type", "ping", "id", "alive?");
+        JsonNode error = nextError("not_joined");
+        if (!"alive?".equals(error.path("id").asText())) {
+            fail("not_joined without the ping's id: " + error);
+        }
+    }
+
     void pingPong() throws Exception {
         send("type", "ping", "id", "alive?");
         JsonNode pong = next("pong");

@@ -14,9 +14,13 @@ import java.util.Map;
  * @param videoCodecs      video codecs accepted from publishers, in order of preference
  * @param maxMessageBytes  largest WebSocket frame accepted
  * @param maxParticipantsPerRoom joins beyond this are refused with {@code room_full}
+ * @param joinTimeout      a socket that has not sent {@code join} this long after opening is closed
+ * @param maxTracksPerParticipant tracks one participant may publish; more get {@code too_many_tracks}
+ * @param maxTracksPerRoom tracks a room may hold (each is an m-section in every other member's subscribe offer)
  */
 public record SignalingConfig(String httpBindHost, int httpPort, boolean dev, Map<String, String> keys, String devKeyId,
-                              List<String> videoCodecs, int maxMessageBytes, int maxParticipantsPerRoom) {
+                              List<String> videoCodecs, int maxMessageBytes, int maxParticipantsPerRoom,
+                              java.time.Duration joinTimeout, int maxTracksPerParticipant, int maxTracksPerRoom) {
     public SignalingConfig {
         keys = Map.copyOf(keys);
         videoCodecs = List.copyOf(videoCodecs);

@@ -100,7 +100,7 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
                 if (t == null) {
                     metrics.drop(DropReason.UNKNOWN_ADDRESS);
                 } else {
-                    t.onSrtp(buf, nowNs);
+                    t.onSrtp(buf, from, nowNs);
                 }
             }
             case UNKNOWN -> metrics.drop(DropReason.UNKNOWN_PROTOCOL);

@@ -47,6 +47,16 @@ public final class IceLiteAgent {
     private InetSocketAddress selectedAddress;
     /** Creation time until the first check that refreshes consent. */
     private long lastValidCheckNs;
+    /**
+     * Transaction ids of the last {@link #RECENT_TRANSACTIONS} authenticated checks and where each came from: a
+     * check replayed from another address changes nothing (a captured check would otherwise move the media).
+     */
+    private final byte[] recentIds = new byte[RECENT_TRANSACTIONS * 12];
+    private final InetSocketAddress[] recentFrom = new InetSocketAddress[RECENT_TRANSACTIONS];
+    private int recentNext;
+
+    /** Checks remembered: browsers check every few seconds once connected, so this spans several minutes. */
+    static final int RECENT_TRANSACTIONS = 128;
 
     /** Creates an agent whose consent clock starts at {@link System#nanoTime()}. */
     public IceLiteAgent(IceCredentials local, long consentTimeoutNs) {
@@ -132,6 +142,15 @@ public final class IceLiteAgent {
                     REASON_ROLE_CONFLICT, localKey);
             return IceResult.ROLE_CONFLICT;
         }
+        int seen = indexOfRecent(transactionId);
+        if (seen >= 0) {
+            if (!from.equals(recentFrom[seen])) {
+                return IceResult.REPLAYED;
+            }
+            Stun.writeBindingSuccess(out, transactionId, from, localKey);
+            return IceResult.RETRANSMISSION;
+        }
+        remember(transactionId, from);
         // Missing ICE-CONTROLLING or PRIORITY is tolerated: a lite agent needs neither (it keeps no
         // peer-reflexive candidates and has no role decision to make).
         Stun.writeBindingSuccess(out, transactionId, from, localKey);
@@ -144,6 +163,29 @@ public final class IceLiteAgent {
             lastValidCheckNs = nowNs;
         }
         return IceResult.SUCCESS;
+    }
+
+    private int indexOfRecent(byte[] transactionId) {
+        outer:
+        for (int i = 0; i < RECENT_TRANSACTIONS; i++) {
+            if (recentFrom[i] == null) {
+                continue;
+            }
+            int base = i * 12;
+            for (int j = 0; j < 12; j++) {
+                if (recentIds[base + j] != transactionId[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    private void remember(byte[] transactionId, InetSocketAddress from) {
+        System.arraycopy(transactionId, 0, recentIds, recentNext * 12, 12);
+        recentFrom[recentNext] = from;
+        recentNext = (recentNext + 1) % RECENT_TRANSACTIONS;
     }
 
     /** "LOCAL:REMOTE" where LOCAL is exactly our ufrag and REMOTE is the peer's ufrag when known. */

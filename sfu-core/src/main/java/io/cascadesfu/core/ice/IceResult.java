@@ -13,5 +13,12 @@ public enum IceResult {
     /** The peer also claims the controlled role; a 487 was written so that it takes the controlling role. */
     ROLE_CONFLICT,
     /** Not a Binding request, or a bad FINGERPRINT; nothing was written. */
-    DROPPED
+    DROPPED,
+    /**
+     * An authenticated check whose transaction id was already seen from another address: a captured check
+     * replayed. Nothing was written and nothing changed (no address bound, no consent refreshed).
+     */
+    REPLAYED,
+    /** A retransmission (same transaction id, same address): answered again, but changes nothing. */
+    RETRANSMISSION
 }

@@ -14,6 +14,8 @@ public enum DropReason {
     STUN_UNEXPECTED,
     STUN_UNAUTHORIZED,
     STUN_BAD_REQUEST,
+    /** An authenticated STUN check replayed from an address other than the one it first came from. */
+    STUN_REPLAYED,
     DTLS_REJECTED,
     /** SRTP/SRTCP before the DTLS handshake finished. */
     NOT_CONNECTED,

@@ -22,6 +22,7 @@ public final class SfuMetrics {
     private final Timer forwardLatency;
     private final Counter handshakesSucceeded;
     private final Counter handshakesFailed;
+    private final Counter addressSwitches;
 
     public SfuMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -48,6 +49,10 @@ public final class SfuMetrics {
                 .register(registry);
         handshakesSucceeded = Counter.builder("sfu.dtls.handshakes").tag("result", "success").register(registry);
         handshakesFailed = Counter.builder("sfu.dtls.handshakes").tag("result", "failure").register(registry);
+        addressSwitches = Counter.builder("sfu.ice.address.switches")
+                .description("Transports whose media moved to a new client address (fresh ICE check, then "
+                        + "authenticated SRTP from it)")
+                .register(registry);
     }
 
     /** Metrics kept in memory only, for tests and tools. */
@@ -88,6 +93,15 @@ public final class SfuMetrics {
     /** One datagram handled: {@code nanos} from its recvmmsg batch's arrival to the end of its flush. */
     public void datagramHandled(long nanos) {
         forwardLatency.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    /** A transport's media moved to a new client address. */
+    public void addressSwitched() {
+        addressSwitches.increment();
+    }
+
+    public double addressSwitches() {
+        return addressSwitches.count();
     }
 
     public void handshake(boolean success) {

@@ -57,6 +57,12 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
     private SrtpSession srtp;
     /** Where media goes: the nominated address, or the last validated one before nomination. */
     private volatile InetSocketAddress remote;
+    /**
+     * A newly nominated address media moves to once authenticated SRTP or SRTCP (fresh: replay-checked) arrives
+     * from it. A check alone could be a capture replayed by someone on the path; fresh SRTP cannot be made
+     * without the keys.
+     */
+    private InetSocketAddress pendingRemote;
     private boolean closed;
 
     WebRtcTransport(String id, IceCredentials localCredentials, long consentTimeoutNs, DtlsCertificate certificate,
@@ -147,13 +153,19 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                     registry.bindAddress(from, this);
                     InetSocketAddress selected = ice.selectedAddress();
                     InetSocketAddress next = selected != null ? selected : from;
-                    if (!next.equals(remote)) {
-                        if (remote != null) {
-                            log.info("transport {} remote address {} -> {}", id, remote, next);
-                        }
-                        remote = next;
+                    if (remote == null || srtp == null) {
+                        remote = next; // before media flows there is nothing to confirm with
+                        pendingRemote = null;
+                    } else if (!next.equals(remote)) {
+                        pendingRemote = next;
+                    } else {
+                        pendingRemote = null;
                     }
                 }
+                case RETRANSMISSION -> {
+                    // Answered again; nothing changes.
+                }
+                case REPLAYED -> metrics.drop(DropReason.STUN_REPLAYED);
                 case UNAUTHORIZED -> metrics.drop(DropReason.STUN_UNAUTHORIZED);
                 case BAD_REQUEST, ROLE_CONFLICT -> metrics.drop(DropReason.STUN_BAD_REQUEST);
                 case DROPPED -> metrics.drop(DropReason.STUN_MALFORMED);
@@ -183,7 +195,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
      * An SRTP or SRTCP packet from a validated address, decrypted in place and handed to the
      * listener. The buffer stays the caller's.
      */
-    public void onSrtp(ByteBuf packet, long nowNs) {
+    public void onSrtp(ByteBuf packet, InetSocketAddress from, long nowNs) {
         assert loop.inEventLoop();
         SrtpSession session = srtp;
         if (session == null || closed) {
@@ -196,6 +208,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 metrics.drop(dropReasonOf(r));
                 return;
             }
+            confirmAddress(from);
             if (RtcpPacket.validateCompound(packet) <= 0) {
                 metrics.drop(DropReason.RTCP_MALFORMED);
                 return;
@@ -207,6 +220,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 metrics.drop(dropReasonOf(r));
                 return;
             }
+            confirmAddress(from);
             // Padding lies in the encrypted part: the header is fully checked only now, and only here.
             int payloadOffset = RtpPacket.validate(packet);
             if (payloadOffset < 0) {
@@ -214,6 +228,17 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 return;
             }
             listener.onTransportRtp(this, packet, payloadOffset, nowNs);
+        }
+    }
+
+    /** Authenticated, fresh SRTP/SRTCP from {@code from}: if a fresh check nominated it, media moves there now. */
+    private void confirmAddress(InetSocketAddress from) {
+        InetSocketAddress pending = pendingRemote;
+        if (pending != null && pending.equals(from)) {
+            log.info("transport {} remote address {} -> {}", id, remote, pending);
+            remote = pending;
+            pendingRemote = null;
+            metrics.addressSwitched();
         }
     }
 

@@ -30,7 +30,9 @@ class IceLiteAgentTest {
     private static final long T0_NS = 1_000_000_000L;
     private static final InetSocketAddress WIFI = new InetSocketAddress("192.0.2.10", 50000);
     private static final InetSocketAddress LTE = new InetSocketAddress("2001:db8::7", 40000);
-    private static final byte[] TRANSACTION_ID = "abcdefghijkl".getBytes(StandardCharsets.US_ASCII);
+    /** The transaction id of the check built last: each check gets a fresh one, as a real client's would. */
+    private byte[] TRANSACTION_ID = "abcdefghijkl".getBytes(StandardCharsets.US_ASCII);
+    private int checks;
 
     private IceLiteAgent agent;
     private final StunMessage request = new StunMessage();
@@ -52,10 +54,16 @@ class IceLiteAgentTest {
     /** Builds a check, hands it to the agent, releases it; the response (if any) is left in {@code out}. */
     private IceResult check(String username, byte[] key, boolean useCandidate, boolean controlling,
                             InetSocketAddress from, long nowNs) {
+        TRANSACTION_ID = ("txid-" + String.format("%07d", ++checks)).getBytes(StandardCharsets.US_ASCII);
+        return checkWithId(TRANSACTION_ID, username, key, useCandidate, controlling, from, nowNs);
+    }
+
+    private IceResult checkWithId(byte[] transactionId, String username, byte[] key, boolean useCandidate,
+                                  boolean controlling, InetSocketAddress from, long nowNs) {
         out.clear();
         ByteBuf packet = Unpooled.buffer();
         try {
-            Stun.writeBindingRequest(packet, TRANSACTION_ID, username, key, 0x6e0001ffL, useCandidate, controlling, 7L);
+            Stun.writeBindingRequest(packet, transactionId, username, key, 0x6e0001ffL, useCandidate, controlling, 7L);
             assertEquals(StunParseResult.OK, request.parse(packet));
             return agent.onBindingRequest(packet, request, from, nowNs, out);
         } finally {
@@ -77,6 +85,33 @@ class IceLiteAgentTest {
         if (withIntegrity) {
             assertTrue(Stun.verifyMessageIntegrity(out, response, LOCAL_KEY));
         }
+    }
+
+    @Test
+    void aCheckReplayedFromAnotherAddressChangesNothingAndGetsNoAnswer() {
+        assertEquals(IceResult.SUCCESS_NOMINATED, goodCheck(true, WIFI, T0_NS + 5));
+        byte[] captured = TRANSACTION_ID.clone();
+        assertEquals(IceResult.REPLAYED,
+                checkWithId(captured, GOOD_USERNAME, LOCAL_KEY, true, true, LTE, T0_NS + 10));
+        assertEquals(0, out.readableBytes(), "nothing answered to the replaying address");
+        assertEquals(WIFI, agent.selectedAddress(), "the selection stays");
+        assertEquals(T0_NS + 5, agent.lastValidCheckNs(), "a replay does not refresh consent");
+        // A fresh check from the new address (a real network change) still moves the selection.
+        assertEquals(IceResult.SUCCESS_NOMINATED, goodCheck(true, LTE, T0_NS + 20));
+        assertEquals(LTE, agent.selectedAddress());
+    }
+
+    @Test
+    void aRetransmittedCheckIsAnsweredAgainButChangesNothing() {
+        assertEquals(IceResult.SUCCESS, goodCheck(false, WIFI, T0_NS + 5));
+        byte[] first = TRANSACTION_ID.clone();
+        assertEquals(IceResult.RETRANSMISSION,
+                checkWithId(first, GOOD_USERNAME, LOCAL_KEY, true, true, WIFI, T0_NS + 9));
+        assertEquals(StunParseResult.OK, response.parse(out));
+        assertEquals(StunMessage.CLASS_SUCCESS, response.messageClass());
+        assertArrayEquals(first, response.transactionId());
+        assertNull(agent.selectedAddress(), "a retransmission nominates nothing new");
+        assertEquals(T0_NS + 5, agent.lastValidCheckNs());
     }
 
     @Test

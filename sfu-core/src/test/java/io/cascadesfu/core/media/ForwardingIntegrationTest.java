@@ -268,13 +268,19 @@ class ForwardingIntegrationTest {
         assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS));
         publisher.rebind();
         InetSocketAddress moved = publisher.localAddress();
+        // A fresh check nominates the new address; the node moves there once authenticated SRTP comes from it.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        int seq = 2;
         while (!moved.equals(h.onLoop(() -> pubTransport.remoteAddress())) && System.nanoTime() < deadline) {
+            publisher.sendRtp(vp8Packet(seq, 3000L * seq, false, 100));
+            seq++;
             Thread.sleep(50);
         }
         assertEquals(moved, h.onLoop(() -> pubTransport.remoteAddress()));
+        assertEquals(1.0, h.metrics.addressSwitches(), "the switch is counted");
+        subscriberRtp.clear();
         for (int i = 0; i < 5; i++) {
-            publisher.sendRtp(vp8Packet(2 + i, 3000L * (i + 1), false, 100));
+            publisher.sendRtp(vp8Packet(seq + i, 3000L * (seq + i), false, 100));
         }
         for (int i = 0; i < 5; i++) {
             assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS), "packet " + i + " from the new address");
@@ -282,6 +288,51 @@ class ForwardingIntegrationTest {
         // RTCP to the publisher goes to its new address too.
         publisherRtcp.clear();
         assertNotNull(pollRtcp(publisherRtcp, RtcpPacket.RR, -1));
+    }
+
+    @Test
+    void aCapturedCheckReplayedFromAnotherAddressDoesNotMoveTheMedia() throws Exception {
+        publisher.sendRtp(vp8Packet(1, 0, true, 100));
+        assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS));
+        InetSocketAddress legit = h.onLoop(() -> pubTransport.remoteAddress());
+        // A valid nominating check, as the client sends it (and an attacker on the path captures it).
+        byte[] txid = new byte[12];
+        new Random(7).nextBytes(txid);
+        String username = h.onLoop(() -> pubTransport.localCredentials().ufrag()) + ":"
+                + publisher.localCredentials().ufrag();
+        byte[] key = h.onLoop(() -> pubTransport.localCredentials().pwd()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteBuf check = Unpooled.buffer(256);
+        io.cascadesfu.core.stun.Stun.writeBindingRequest(check, txid, username, key, 0x7E7F_00FFL, true, true, 42L);
+        byte[] captured = ByteBufUtil.getBytes(check);
+        check.release();
+        publisher.sendRaw(Unpooled.wrappedBuffer(captured));
+        Thread.sleep(100);
+        double replayedBefore = h.metrics.dropped(DropReason.STUN_REPLAYED);
+        InetSocketAddress node = h.engine.candidates().get(0);
+        try (DatagramSocket attacker = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            attacker.setSoTimeout(300);
+            for (int i = 0; i < 3; i++) {
+                attacker.send(new DatagramPacket(captured, captured.length, node));
+            }
+            // The attacker also replays SRTP it captured: nothing it sends is fresh.
+            publisher.sendRtp(vp8Packet(2, 3000, false, 100));
+            assertNotNull(subscriberRtp.poll(5, TimeUnit.SECONDS));
+            byte[] buf = new byte[2048];
+            DatagramPacket got = new DatagramPacket(buf, buf.length);
+            boolean received;
+            try {
+                attacker.receive(got);
+                received = true;
+            } catch (java.net.SocketTimeoutException e) {
+                received = false;
+            }
+            assertTrue(!received, "the replaying address gets neither a response nor media");
+        }
+        assertTrue(h.metrics.dropped(DropReason.STUN_REPLAYED) >= replayedBefore + 3, "replays are counted");
+        assertEquals(legit, h.onLoop(() -> pubTransport.remoteAddress()), "media stays with the client");
+        assertEquals(0.0, h.metrics.addressSwitches());
+        publisherRtcp.clear();
+        assertNotNull(pollRtcp(publisherRtcp, RtcpPacket.RR, -1), "the client still gets its reports");
     }
 
     @Test

@@ -54,9 +54,13 @@ public final class HttpServer implements AutoCloseable {
      * @param routes            plain HTTP requests
      * @param webSocketHandlers makes the handler for each new signaling socket
      * @param maxMessageBytes   largest WebSocket frame accepted
+     * @param maxConnections    connections held at once; more are closed when accepted
+     * @param maxPerAddress     connections held at once from one source address
      */
     public static HttpServer bind(InetSocketAddress address, HttpRoutes routes,
-                                  Supplier<io.netty.channel.ChannelHandler> webSocketHandlers, int maxMessageBytes) {
+                                  Supplier<io.netty.channel.ChannelHandler> webSocketHandlers, int maxMessageBytes,
+                                  int maxConnections, int maxPerAddress, io.micrometer.core.instrument.MeterRegistry registry) {
+        ConnectionLimiter limiter = new ConnectionLimiter(maxConnections, maxPerAddress, registry);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("sfu-http"),
                 NioIoHandler.newFactory());
         ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -80,6 +84,7 @@ public final class HttpServer implements AutoCloseable {
                         protected void initChannel(SocketChannel ch) {
                             connections.add(ch);
                             ChannelPipeline p = ch.pipeline();
+                            p.addLast(limiter);
                             p.addLast(new HttpServerCodec());
                             p.addLast(new HttpObjectAggregator(64 * 1024));
                             p.addLast(new IdleStateHandler(IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));

@@ -13,6 +13,7 @@ import io.cascadesfu.core.room.Member;
 import io.cascadesfu.core.room.Subscription;
 import io.cascadesfu.core.room.Track;
 import io.cascadesfu.core.rtp.Codec;
+import io.cascadesfu.signaling.SignalingConfig;
 import io.cascadesfu.signaling.auth.Grants;
 import io.cascadesfu.signaling.sdp.CodecDescription;
 import io.cascadesfu.signaling.sdp.HeaderExtension;
@@ -158,6 +159,7 @@ final class Participant implements EndpointListener {
         } catch (SdpException e) {
             throw new SignalingException("bad_sdp", e.getMessage());
         }
+        checkTrackLimits(answer.tracks());
         publishEndpoint.setRemoteParameters(offer.iceUfrag(), offer.icePwd(), offer.fingerprintAlgorithm(),
                 offer.fingerprint());
 
@@ -190,6 +192,27 @@ final class Participant implements EndpointListener {
             room.refreshSubscriptions(this);
         }
         return reply;
+    }
+
+    /**
+     * Refuses an offer with more tracks than a participant may publish, or that would take the room past its
+     * track limit: every track is an m-section in every other member's subscribe offer, and those must stay within
+     * what a browser's answer can carry back under the message limit.
+     */
+    private void checkTrackLimits(List<PublishedTrackInfo> offered) throws SignalingException {
+        SignalingConfig config = manager.config();
+        if (offered.size() > config.maxTracksPerParticipant()) {
+            throw new SignalingException("too_many_tracks", "at most " + config.maxTracksPerParticipant()
+                    + " tracks per participant, the offer has " + offered.size());
+        }
+        int others = 0;
+        for (Participant p : room.others(this)) {
+            others += p.published.size();
+        }
+        if (others + offered.size() > config.maxTracksPerRoom()) {
+            throw new SignalingException("too_many_tracks", "the room holds at most " + config.maxTracksPerRoom()
+                    + " tracks; it has " + others + " from others and the offer adds " + offered.size());
+        }
     }
 
     private static boolean sameStream(PublishedTrackInfo a, PublishedTrackInfo b) {

@@ -39,6 +39,7 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
     private final RoomManager rooms;
     private final EventLoop controlLoop;
     private final int maxMessageBytes;
+    private final java.time.Duration joinTimeout;
     private volatile Channel channel;
     /** Set on the control thread after a successful join; read there only. */
     private ParticipantHandle participant;
@@ -46,7 +47,8 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
     private boolean joinRequested;
 
     public SignalingHandler(ObjectMapper mapper, TokenService tokens, RoomManager rooms, EventLoop controlLoop,
-                            int maxMessageBytes) {
+                            int maxMessageBytes, java.time.Duration joinTimeout) {
+        this.joinTimeout = joinTimeout;
         this.mapper = mapper;
         this.tokens = tokens;
         this.rooms = rooms;
@@ -63,6 +65,13 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        // A socket that never joins is closed however much else it sends (pings included): it must not hold a
+        // connection slot forever.
+        ctx.executor().schedule(() -> {
+            if (!joinRequested) {
+                closeWithError("join_timeout", "no join within " + joinTimeout.toSeconds() + " s");
+            }
+        }, joinTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -91,11 +100,15 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
             return;
         }
         switch (type) {
-            case "ping" -> send(reply("pong", id));
             case "join" -> onJoin(node, id);
             default -> {
                 if (!joinRequested) {
+                    // Nothing but join is answered before joining (a pong would keep an idle socket alive).
                     send(error("not_joined", "send join first", id));
+                    return;
+                }
+                if ("ping".equals(type)) {
+                    send(reply("pong", id));
                     return;
                 }
                 controlLoop.execute(() -> onJoinedRequest(type, node, id));
