@@ -7,6 +7,7 @@ import io.cascadesfu.core.dtls.SrtpKeys;
 import io.cascadesfu.core.edge.PacketKind;
 import io.cascadesfu.core.ice.IceCredentials;
 import io.cascadesfu.core.rtcp.RtcpPacket;
+import io.cascadesfu.core.rtp.RtpPacket;
 import io.cascadesfu.core.srtp.SrtpResult;
 import io.cascadesfu.core.srtp.SrtpSession;
 import io.cascadesfu.core.stun.Stun;
@@ -95,6 +96,7 @@ public final class RtcClient implements AutoCloseable {
     private long consentIntervalMs = DEFAULT_CONSENT_INTERVAL_MS;
     private volatile boolean consentPaused;
     private volatile boolean closed;
+    private volatile int dropIncomingSeq = -1;
 
     /**
      * Binds a UDP socket for the client.
@@ -213,6 +215,14 @@ public final class RtcClient implements AutoCloseable {
         scheduleCheck(iceConnected ? consentIntervalMs : CHECK_INTERVAL_MS);
     }
 
+    /**
+     * Drops the next incoming RTP packet with sequence number {@code seq} before decrypting it, as if the network
+     * had lost it (so its retransmission is not a replay). Any thread.
+     */
+    public void dropNextIncoming(int seq) {
+        dropIncomingSeq = seq & 0xFFFF;
+    }
+
     /** Sends RTP (plain; protected here). Takes ownership of the buffer. Any thread. */
     public void sendRtp(ByteBuf packet) {
         send(packet, false);
@@ -287,6 +297,8 @@ public final class RtcClient implements AutoCloseable {
                     } else {
                         srtpFailures.incrementAndGet();
                     }
+                } else if (dropIncomingSeq >= 0 && RtpPacket.sequenceNumber(buf) == dropIncomingSeq) {
+                    dropIncomingSeq = -1; // lost on the way, once (tests of loss repair)
                 } else if (session.unprotectRtp(buf) == SrtpResult.OK) {
                     listener.onRtp(this, buf, nowNs);
                 } else {

@@ -122,8 +122,14 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (stun.method() != StunMessage.METHOD_BINDING || stun.messageClass() != StunMessage.CLASS_REQUEST) {
-            // Binding indications are keepalives; anything else is not for a lite agent.
-            if (stun.messageClass() != StunMessage.CLASS_INDICATION) {
+            // Binding indications are keepalives (a sign of life from a selected address); anything else is not for
+            // a lite agent.
+            if (stun.method() == StunMessage.METHOD_BINDING && stun.messageClass() == StunMessage.CLASS_INDICATION) {
+                WebRtcTransport t = registry.byAddress(from);
+                if (t != null) {
+                    t.onBindingIndication(from, nowNs);
+                }
+            } else {
                 metrics.drop(DropReason.STUN_UNEXPECTED);
             }
             return;

@@ -219,6 +219,18 @@ public final class IceLiteAgent {
         return nowNs - lastValidCheckNs >= consentTimeoutNs;
     }
 
+    /**
+     * A sign of life from the selected address other than a check: authenticated SRTP/SRTCP, or a Binding
+     * indication (the keepalive of stacks such as GStreamer's webrtcbin, which sends no consent checks). A lite
+     * agent sends no checks of its own, so this is how it tells a silent client from a live one that does not
+     * speak RFC 7675.
+     */
+    public void refreshConsent(long nowNs) {
+        if (nowNs - lastValidCheckNs > 0) {
+            lastValidCheckNs = nowNs;
+        }
+    }
+
     /** Time of the last check that refreshed consent, or the creation time if none has yet. */
     public long lastValidCheckNs() {
         return lastValidCheckNs;

@@ -73,6 +73,12 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
         producer.requestKeyframe(nowNs);
     }
 
+    /**
+     * The subscriber NACKed packets (RFC 4585 generic NACK at {@code off} in {@code rtcp}, already validated
+     * as a whole compound). Borrowed.
+     */
+    abstract void onNack(ByteBuf rtcp, int off, long nowNs);
+
     /** The subscriber's transport (re)connected. */
     abstract void onSubscriberConnected(long nowNs);
 

@@ -212,8 +212,16 @@ public final class MediaPeer implements TransportListener {
                     }
                 }
             }
+            case RtcpPacket.RTPFB -> {
+                if (RtcpPacket.isNack(packet, off)) {
+                    Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(packet, off));
+                    if (c != null) {
+                        c.onNack(packet, off, nowNs);
+                    }
+                }
+            }
             default -> {
-                // RR, SDES, BYE, NACK, REMB, transport-cc: not acted on yet.
+                // RR, SDES, BYE, REMB, transport-cc: not acted on yet.
             }
         }
     }

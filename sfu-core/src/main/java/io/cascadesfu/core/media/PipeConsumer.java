@@ -33,6 +33,11 @@ public final class PipeConsumer extends Consumer {
     }
 
     @Override
+    void onNack(ByteBuf rtcp, int off, long nowNs) {
+        // The far router answers NACKs from its own copy of the stream: nothing is lost inside a pipe.
+    }
+
+    @Override
     void onSubscriberConnected(long nowNs) {
         // Nothing to wait for: the far side's consumers start on keyframes and ask for them through the pipe.
     }

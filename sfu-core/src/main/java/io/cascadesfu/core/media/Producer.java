@@ -27,6 +27,8 @@ public final class Producer {
     private final ProducerParams params;
     private final RtpReceiveStats receiveStats;
     private final List<Consumer> consumers = new ArrayList<>();
+    /** Video only: what a subscriber may NACK. */
+    private final PacketCache cache;
     private long ssrc;
     private long lastKeyframeRequestNs = Long.MIN_VALUE / 2;
     private boolean closed;
@@ -43,6 +45,7 @@ public final class Producer {
         this.params = params;
         this.ssrc = params.ssrc();
         this.receiveStats = new RtpReceiveStats(params.clockRate());
+        this.cache = params.kind() == TrackKind.VIDEO ? new PacketCache() : null;
     }
 
     public String id() {
@@ -101,10 +104,18 @@ public final class Producer {
         int payloadLength = RtpPacket.payloadLength(packet, payloadOffset);
         boolean keyframe = params.kind() == TrackKind.VIDEO
                 && Keyframes.isKeyframe(packet, payloadOffset, payloadLength, params.codec());
+        if (cache != null) {
+            cache.put(packet, publisher.allocRtp(packet.readableBytes()));
+        }
         List<Consumer> list = consumers;
         for (int i = 0, n = list.size(); i < n; i++) {
             list.get(i).onProducerRtp(packet, payloadOffset, payloadLength, keyframe, nowNs);
         }
+    }
+
+    /** A cached packet of this track (publisher's numbering), borrowed; null if absent or not video. */
+    ByteBuf cached(int seq) {
+        return cache == null ? null : cache.get(seq);
     }
 
     void onSenderReport(long ntpTimestamp, long rtpTimestamp, long nowNs) {
@@ -153,6 +164,9 @@ public final class Producer {
             c.close();
         }
         consumers.clear();
+        if (cache != null) {
+            cache.clear();
+        }
     }
 
     @Override

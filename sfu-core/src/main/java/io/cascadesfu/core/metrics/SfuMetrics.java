@@ -23,6 +23,9 @@ public final class SfuMetrics {
     private final Counter handshakesSucceeded;
     private final Counter handshakesFailed;
     private final Counter addressSwitches;
+    private final Counter nackRequested;
+    private final Counter nackMissed;
+    private final Counter retransmitted;
 
     public SfuMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -49,6 +52,12 @@ public final class SfuMetrics {
                 .register(registry);
         handshakesSucceeded = Counter.builder("sfu.dtls.handshakes").tag("result", "success").register(registry);
         handshakesFailed = Counter.builder("sfu.dtls.handshakes").tag("result", "failure").register(registry);
+        nackRequested = Counter.builder("sfu.nack.requested")
+                .description("Packets subscribers asked again for (generic NACK)").register(registry);
+        nackMissed = Counter.builder("sfu.nack.missed")
+                .description("NACKed packets the node no longer had (or never forwarded)").register(registry);
+        retransmitted = Counter.builder("sfu.retransmitted")
+                .description("Packets the node sent again from its cache, answering NACKs").register(registry);
         addressSwitches = Counter.builder("sfu.ice.address.switches")
                 .description("Transports whose media moved to a new client address (fresh ICE check, then "
                         + "authenticated SRTP from it)")
@@ -93,6 +102,22 @@ public final class SfuMetrics {
     /** One datagram handled: {@code nanos} from its recvmmsg batch's arrival to the end of its flush. */
     public void datagramHandled(long nanos) {
         forwardLatency.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    public void nackRequested() {
+        nackRequested.increment();
+    }
+
+    public void nackMissed() {
+        nackMissed.increment();
+    }
+
+    public void retransmitted() {
+        retransmitted.increment();
+    }
+
+    public double retransmittedCount() {
+        return retransmitted.count();
     }
 
     /** A transport's media moved to a new client address. */

@@ -124,6 +124,39 @@ public final class RtpRewriter {
         awaitingFirst = true;
     }
 
+    /**
+     * The input sequence number that was (or would have been) sent as {@code outSeq}, for answering a NACK: -1 if
+     * {@code outSeq} is not of the current source, or is more than {@link #WINDOW} behind the highest sent.
+     */
+    public int inputSequenceOf(int outSeq) {
+        if (!started || awaitingFirst) {
+            return -1;
+        }
+        long outExt = lastOutSeqExt + (short) (outSeq - (int) lastOutSeqExt);
+        long inExt = outExt - seqOffset;
+        if (outExt > lastOutSeqExt || inExt < inBaseExt || inExt <= inHighestExt - WINDOW) {
+            return -1;
+        }
+        return (int) inExt & 0xFFFF;
+    }
+
+    /**
+     * Rewrites a copy of an already forwarded packet for retransmission as {@code outSeq} (what the subscriber
+     * NACKed): sequence number, timestamp and SSRC as when it was first sent. Changes no state.
+     *
+     * @return false if the packet is not the one {@code outSeq} maps to
+     */
+    public boolean rewriteRetransmission(ByteBuf buf, int outSeq) {
+        int in = inputSequenceOf(outSeq);
+        if (in < 0 || buf.readableBytes() < RtpPacket.HEADER_LENGTH || RtpPacket.sequenceNumber(buf) != in) {
+            return false;
+        }
+        RtpPacket.setSequenceNumber(buf, outSeq);
+        RtpPacket.setTimestamp(buf, (RtpPacket.timestamp(buf) + tsOffset) & TIMESTAMP_MASK);
+        RtpPacket.setSsrc(buf, outSsrc);
+        return true;
+    }
+
     /** Highest outgoing sequence number sent so far (0 before the first packet). */
     public int lastOutSequence() {
         return (int) lastOutSeqExt & 0xFFFF;

@@ -63,6 +63,9 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
      * without the keys.
      */
     private InetSocketAddress pendingRemote;
+    /** Authenticated media from the selected address refreshes consent at most this often. */
+    static final long SIGN_OF_LIFE_INTERVAL_NS = 500_000_000L;
+    private long lastSignOfLifeNs = Long.MIN_VALUE / 2;
     private boolean closed;
 
     WebRtcTransport(String id, IceCredentials localCredentials, long consentTimeoutNs, DtlsCertificate certificate,
@@ -182,6 +185,14 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
         }
     }
 
+    /** A STUN Binding indication (keepalive) from a validated address: from the selected one, a sign of life. */
+    public void onBindingIndication(InetSocketAddress from, long nowNs) {
+        assert loop.inEventLoop();
+        if (!closed && from.equals(remote)) {
+            ice.refreshConsent(nowNs);
+        }
+    }
+
     /** A DTLS record from a validated address. The buffer stays the caller's. */
     public void onDtls(ByteBuf packet) {
         if (dtls == null || closed) {
@@ -208,7 +219,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 metrics.drop(dropReasonOf(r));
                 return;
             }
-            confirmAddress(from);
+            confirmAddress(from, nowNs);
             if (RtcpPacket.validateCompound(packet) <= 0) {
                 metrics.drop(DropReason.RTCP_MALFORMED);
                 return;
@@ -220,7 +231,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 metrics.drop(dropReasonOf(r));
                 return;
             }
-            confirmAddress(from);
+            confirmAddress(from, nowNs);
             // Padding lies in the encrypted part: the header is fully checked only now, and only here.
             int payloadOffset = RtpPacket.validate(packet);
             if (payloadOffset < 0) {
@@ -231,8 +242,16 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
         }
     }
 
-    /** Authenticated, fresh SRTP/SRTCP from {@code from}: if a fresh check nominated it, media moves there now. */
-    private void confirmAddress(InetSocketAddress from) {
+    /**
+     * Authenticated, fresh SRTP/SRTCP from {@code from}: if a fresh check nominated it, media moves there now; from
+     * the selected address it refreshes consent (at most every {@link #SIGN_OF_LIFE_INTERVAL_NS}, so the address
+     * comparison is not paid per packet).
+     */
+    private void confirmAddress(InetSocketAddress from, long nowNs) {
+        if (nowNs - lastSignOfLifeNs > SIGN_OF_LIFE_INTERVAL_NS && from.equals(remote)) {
+            lastSignOfLifeNs = nowNs;
+            ice.refreshConsent(nowNs);
+        }
         InetSocketAddress pending = pendingRemote;
         if (pending != null && pending.equals(from)) {
             log.info("transport {} remote address {} -> {}", id, remote, pending);

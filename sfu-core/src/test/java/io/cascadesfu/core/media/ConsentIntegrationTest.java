@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.cascadesfu.core.client.RtcClient;
 import io.cascadesfu.core.testing.MediaHarness;
 import io.cascadesfu.core.transport.WebRtcTransport;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
@@ -58,6 +60,37 @@ class ConsentIntegrationTest {
         assertNotNull(reason, "transport not closed after consent stopped");
         assertTrue(reason.contains("consent"), reason);
         assertEquals(0, (int) h.onLoop(() -> h.engine.transportCount()));
+    }
+
+    @Test
+    void keepsAClientThatSendsNoConsentChecksButAuthenticatedMediaOrIndications() throws Exception {
+        h = new MediaHarness(Duration.ofSeconds(2));
+        BlockingQueue<String> closed = new LinkedBlockingQueue<>();
+        WebRtcTransport t = h.onLoop(() -> {
+            WebRtcTransport x = h.worker.createWebRtcTransport("a");
+            peer(new Router("r", h.worker.loop(), h.metrics), x, closed);
+            return x;
+        });
+        RtcClient client = h.newClient(new RtcClient.Listener() { }).consentInterval(Duration.ofMillis(300));
+        h.connect(client, t);
+        client.connected().get(10, TimeUnit.SECONDS);
+        client.pauseConsent(true); // like GStreamer's webrtcbin: no RFC 7675 checks
+        // 3 s of SRTCP (a receiver report every 200 ms), then 3 s of Binding indications: more than the 2 s timeout each.
+        for (int i = 0; i < 15; i++) {
+            ByteBuf rr = Unpooled.buffer(64);
+            io.cascadesfu.core.rtcp.RtcpWriter.finishReport(rr, io.cascadesfu.core.rtcp.RtcpWriter.writeReceiverReport(rr, 0x1234), 0);
+            client.sendRtcp(rr);
+            assertNull(closed.poll(200, TimeUnit.MILLISECONDS), "closed while authenticated media arrived");
+        }
+        byte[] indication = {0x00, 0x11, 0x00, 0x00, 0x21, 0x12, (byte) 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+        for (int i = 0; i < 15; i++) {
+            client.sendRaw(Unpooled.wrappedBuffer(indication.clone()));
+            assertNull(closed.poll(200, TimeUnit.MILLISECONDS), "closed while indications arrived");
+        }
+        // Silence (no checks, no media, no indications): consent runs out as before.
+        String reason = closed.poll(6, TimeUnit.SECONDS);
+        assertNotNull(reason, "a silent client is still dropped");
+        assertTrue(reason.contains("consent"), reason);
     }
 
     @Test

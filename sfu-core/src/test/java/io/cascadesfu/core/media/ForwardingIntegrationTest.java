@@ -122,6 +122,7 @@ class ForwardingIntegrationTest {
 
     @AfterEach
     void stop() {
+        h.onLoop(router::close); // releases what the producers cached
         h.close();
     }
 
@@ -333,6 +334,33 @@ class ForwardingIntegrationTest {
         assertEquals(0.0, h.metrics.addressSwitches());
         publisherRtcp.clear();
         assertNotNull(pollRtcp(publisherRtcp, RtcpPacket.RR, -1), "the client still gets its reports");
+    }
+
+    @Test
+    void answersASubscribersNackFromItsCacheOverSrtp() throws Exception {
+        publisher.sendRtp(vp8Packet(500, 0, true, 300));
+        Received first = subscriberRtp.poll(5, TimeUnit.SECONDS);
+        assertNotNull(first);
+        int lostSeq = (first.seq() + 2) & 0xFFFF; // the subscriber's numbering of the third packet
+        subscriber.dropNextIncoming(lostSeq);
+        for (int i = 1; i < 6; i++) {
+            publisher.sendRtp(vp8Packet(500 + i, 3000L * i, false, 300));
+        }
+        for (int i = 1; i < 5; i++) {
+            Received r = subscriberRtp.poll(5, TimeUnit.SECONDS);
+            assertNotNull(r, "packet " + i);
+            assertTrue(r.seq() != lostSeq, "the lost one did not arrive");
+        }
+        ByteBuf nack = Unpooled.buffer(16);
+        RtcpWriter.writeNack(nack, 0x4242, SUB_SSRC, lostSeq, 0);
+        subscriber.sendRtcp(nack);
+        Received again = subscriberRtp.poll(5, TimeUnit.SECONDS);
+        assertNotNull(again, "the NACKed packet is sent again");
+        assertEquals(lostSeq, again.seq());
+        assertEquals(SUB_SSRC, again.ssrc());
+        assertEquals(SUB_PT, again.pt());
+        assertEquals(first.ts() + 6000, again.ts(), "its timestamp as first sent");
+        assertEquals(1.0, h.metrics.retransmittedCount());
     }
 
     @Test

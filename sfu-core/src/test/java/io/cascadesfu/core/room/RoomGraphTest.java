@@ -7,6 +7,7 @@ import static io.cascadesfu.core.testing.RoomHarness.ssrcOf;
 import static io.cascadesfu.core.testing.RoomHarness.subscriber;
 import static io.cascadesfu.core.testing.RoomHarness.video;
 import static io.cascadesfu.core.testing.RoomHarness.vp8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -178,6 +179,40 @@ class RoomGraphTest {
         pub.inject(vp8(PUB_VIDEO, 16, 18000, false, 0));
         h.settle();
         assertEquals(2, sub.rtpSent.size(), "the keyframe and what follows");
+    }
+
+    @Test
+    void aSubscriberBehindAPipeGetsWhatItNacksFromTheNodeNumberedAsFirstSent() {
+        h = new RoomHarness(2, SPREAD);
+        Call c = call(1);
+        h.settle();
+        assertTrue(c.subscriptions().get(0).isPiped());
+        sendVideo(c, 100, 10);
+        MemoryTransport sub = h.transport(c.subEndpoints().get(0));
+        List<byte[]> first = new ArrayList<>(sub.rtpSent);
+        assertEquals(10, first.size());
+        int s3 = seqOf(first.get(3));
+        byte[] nack = nack(0x5000, s3, 1 << 1); // s3 and s3 + 2
+        long publisherPlisBefore = h.transport(c.pubEndpoint()).plisSent();
+        sub.inject(nack);
+        h.settle();
+        assertEquals(12, sub.rtpSent.size(), "two packets sent again");
+        assertArrayEquals(first.get(3), sub.rtpSent.get(10), "byte for byte as first sent");
+        assertArrayEquals(first.get(5), sub.rtpSent.get(11));
+        assertEquals(2.0, h.metrics.retransmittedCount());
+        assertEquals(publisherPlisBefore, h.transport(c.pubEndpoint()).plisSent(), "answered by the node, no PLI");
+        sub.inject(nack(0x5000, (s3 + 1000) & 0xFFFF, 0)); // never sent: nothing to resend
+        h.settle();
+        assertEquals(12, sub.rtpSent.size());
+    }
+
+    /** A generic NACK (RFC 4585 6.2.1) from a subscriber for its stream {@code mediaSsrc}. */
+    static byte[] nack(long mediaSsrc, int pid, int blp) {
+        io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.buffer(16);
+        io.cascadesfu.core.rtcp.RtcpWriter.writeNack(b, 0x9999, mediaSsrc, pid, blp);
+        byte[] out = io.netty.buffer.ByteBufUtil.getBytes(b);
+        b.release();
+        return out;
     }
 
     @Test

@@ -138,4 +138,30 @@ class RtpRewriterTest {
         }
         assertTrue(rewrite(1, 1, 1, 1) >= 0);
     }
+
+    @Test
+    void mapsAnOutgoingSequenceNumberBackForRetransmissionAcrossTheWrap() {
+        RtpRewriter r = new RtpRewriter(0xABCD, 90000);
+        io.netty.buffer.ByteBuf p = io.netty.buffer.Unpooled.buffer(12);
+        long firstOut = -1;
+        for (int i = 0; i < 10; i++) {
+            p.clear();
+            p.writeByte(0x80).writeByte(96).writeShort((65530 + i) & 0xFFFF).writeInt(3000 * i).writeInt(0x1111);
+            org.junit.jupiter.api.Assertions.assertTrue(r.rewrite(p, 1_000_000L * i));
+            if (i == 0) {
+                firstOut = RtpPacket.sequenceNumber(p);
+            }
+        }
+        int outOf7 = (int) (firstOut + 7) & 0xFFFF;
+        org.junit.jupiter.api.Assertions.assertEquals((65530 + 7) & 0xFFFF, r.inputSequenceOf(outOf7));
+        org.junit.jupiter.api.Assertions.assertEquals(-1, r.inputSequenceOf((outOf7 + 5) & 0xFFFF), "not sent yet");
+        p.clear();
+        p.writeByte(0x80).writeByte(96).writeShort((65530 + 7) & 0xFFFF).writeInt(3000 * 7).writeInt(0x1111);
+        org.junit.jupiter.api.Assertions.assertTrue(r.rewriteRetransmission(p, outOf7));
+        org.junit.jupiter.api.Assertions.assertEquals(outOf7, RtpPacket.sequenceNumber(p));
+        org.junit.jupiter.api.Assertions.assertEquals(0xABCD, RtpPacket.ssrc(p));
+        org.junit.jupiter.api.Assertions.assertEquals(9, r.lastOutSequence() - (int) firstOut & 0xFFFF,
+                "a retransmission does not move the stream");
+        p.release();
+    }
 }
