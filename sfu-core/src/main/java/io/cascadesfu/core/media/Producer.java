@@ -29,6 +29,8 @@ public final class Producer {
     private final List<Consumer> consumers = new ArrayList<>();
     /** Video only: what a subscriber may NACK. */
     private final PacketCache cache;
+    /** Video only: what the node asks the publisher again for. */
+    private final NackGenerator nacks;
     private long ssrc;
     private long lastKeyframeRequestNs = Long.MIN_VALUE / 2;
     private boolean closed;
@@ -46,6 +48,7 @@ public final class Producer {
         this.ssrc = params.ssrc();
         this.receiveStats = new RtpReceiveStats(params.clockRate());
         this.cache = params.kind() == TrackKind.VIDEO ? new PacketCache() : null;
+        this.nacks = params.kind() == TrackKind.VIDEO && params.askForLoss() ? new NackGenerator() : null;
     }
 
     public String id() {
@@ -107,10 +110,31 @@ public final class Producer {
         if (cache != null) {
             cache.put(packet, publisher.allocRtp(packet.readableBytes()));
         }
+        if (nacks != null) {
+            nacks.onPacket(RtpPacket.sequenceNumber(packet), nowNs);
+            if (nacks.missing() > 0 && nacks.isDue(nowNs)) {
+                askAgain(nowNs);
+            }
+        }
         List<Consumer> list = consumers;
         for (int i = 0, n = list.size(); i < n; i++) {
             list.get(i).onProducerRtp(packet, payloadOffset, payloadLength, keyframe, nowNs);
         }
+    }
+
+    /** NACKs to the publisher for what is missing and due (a gap the publisher's transport lost). */
+    private void askAgain(long nowNs) {
+        if (!publisher.transport().isConnected()) {
+            return;
+        }
+        ByteBuf out = publisher.allocRtcp();
+        int asked = nacks.writeDue(out, publisher.rtcpSsrc(), ssrc, nowNs);
+        if (asked == 0) {
+            out.release();
+            return;
+        }
+        publisher.metrics().nackSent(asked);
+        publisher.transport().sendRtcp(out);
     }
 
     /** A cached packet of this track (publisher's numbering), borrowed; null if absent or not video. */

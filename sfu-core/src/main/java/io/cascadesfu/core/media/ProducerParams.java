@@ -9,7 +9,13 @@ import io.cascadesfu.core.rtp.Codec;
  * @param ssrc           the primary media SSRC, or -1 to learn it from the MID header extension
  * @param payloadType    the payload type the publisher sends
  * @param midExtensionId the RFC 8843 MID header extension id the publisher uses, 0 if none
+ * @param askForLoss     NACK the publisher for gaps (video). False where the publisher is a lossless link whose far
+ *                       side repairs loss itself (a pipe between workers)
  */
 public record ProducerParams(String mid, TrackKind kind, Codec codec, int payloadType, int clockRate, long ssrc,
-                             int midExtensionId) {
+                             int midExtensionId, boolean askForLoss) {
+    public ProducerParams(String mid, TrackKind kind, Codec codec, int payloadType, int clockRate, long ssrc,
+                          int midExtensionId) {
+        this(mid, kind, codec, payloadType, clockRate, ssrc, midExtensionId, true);
+    }
 }

@@ -26,6 +26,7 @@ public final class SfuMetrics {
     private final Counter nackRequested;
     private final Counter nackMissed;
     private final Counter retransmitted;
+    private final Counter nackSent;
 
     public SfuMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -58,6 +59,8 @@ public final class SfuMetrics {
                 .description("NACKed packets the node no longer had (or never forwarded)").register(registry);
         retransmitted = Counter.builder("sfu.retransmitted")
                 .description("Packets the node sent again from its cache, answering NACKs").register(registry);
+        nackSent = Counter.builder("sfu.nack.sent")
+                .description("Packets the node asked publishers again for (gaps in what they sent)").register(registry);
         addressSwitches = Counter.builder("sfu.ice.address.switches")
                 .description("Transports whose media moved to a new client address (fresh ICE check, then "
                         + "authenticated SRTP from it)")
@@ -114,6 +117,14 @@ public final class SfuMetrics {
 
     public void retransmitted() {
         retransmitted.increment();
+    }
+
+    public void nackSent(int packets) {
+        nackSent.increment(packets);
+    }
+
+    public double nackSentCount() {
+        return nackSent.count();
     }
 
     public double retransmittedCount() {

@@ -242,8 +242,9 @@ public final class Room {
                 }
             });
             ProducerParams pp = track.params();
+            // Nothing is lost inside the node: the origin producer asks the publisher for what it lost.
             ProducerParams piped = new ProducerParams(pp.mid(), pp.kind(), pp.codec(), pp.payloadType(),
-                    pp.clockRate(), ssrc, 0);
+                    pp.clockRate(), ssrc, 0, false);
             dest.execute(() -> created.destProducer = destRouter.produce(track.id() + "~" + dest.index(),
                     pipe.peer(dest), piped));
             p = created;

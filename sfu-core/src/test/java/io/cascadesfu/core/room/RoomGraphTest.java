@@ -206,6 +206,33 @@ class RoomGraphTest {
         assertEquals(12, sub.rtpSent.size());
     }
 
+    @Test
+    void aGapInWhatThePublisherSendsIsNackedAndItsRetransmissionReachesSubscribersOnBothWorkers() {
+        h = new RoomHarness(2, SPREAD);
+        Call c = call(2); // one subscriber on each worker
+        h.settle();
+        MemoryTransport pub = h.transport(c.pubEndpoint());
+        pub.inject(vp8(PUB_VIDEO, 1, 0, true, 0));
+        pub.inject(vp8(PUB_VIDEO, 2, 0, false, 0));
+        pub.inject(vp8(PUB_VIDEO, 4, 3000, false, 0)); // 3 lost on the way in
+        h.settle();
+        List<Integer> asked = new ArrayList<>();
+        for (byte[] rtcp : pub.rtcpSent) {
+            io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.wrappedBuffer(rtcp);
+            if (io.cascadesfu.core.rtcp.RtcpPacket.isNack(b, 0)) {
+                assertEquals(PUB_VIDEO, io.cascadesfu.core.rtcp.RtcpPacket.mediaSsrc(b, 0));
+                asked.add(io.cascadesfu.core.rtcp.RtcpPacket.nackPid(b, 0, 0));
+            }
+        }
+        assertEquals(List.of(3), asked, "the node asked the publisher for the missing packet, once");
+        pub.inject(vp8(PUB_VIDEO, 3, 0, false, 0)); // the publisher's retransmission
+        h.settle();
+        for (Endpoint e : c.subEndpoints()) {
+            assertEquals(4, h.transport(e).rtpSent.size(), "the late packet forwarded to " + e);
+        }
+        assertEquals(1.0, h.metrics.nackSentCount());
+    }
+
     /** A generic NACK (RFC 4585 6.2.1) from a subscriber for its stream {@code mediaSsrc}. */
     static byte[] nack(long mediaSsrc, int pid, int blp) {
         io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.buffer(16);
