@@ -20,6 +20,7 @@ mkdir -p logs
 
 if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
   echo "run.sh: running in a loopback-only network namespace" >&2
+  export E2E_NETNS=1 # tests may change firewall rules: only inside this namespace
   exec unshare -n bash -c 'ip link set lo up && exec node --test --test-concurrency=1 "$@"' run-e2e "$@"
 else
   echo "run.sh: no network namespace (not root or unshare refused); running directly" >&2

@@ -240,6 +240,7 @@ export async function openParticipant(browser, server, { room, name, form = fals
     pageErrors: [],
     closed: false,
     stats: () => page.evaluate(() => window.demo.stats()),
+    publishStats: () => page.evaluate(() => window.demo.publishStats()),
     state: () => page.evaluate(() => ({
       connection: window.demo.room?.state ?? null,
       participantId: window.demo.room?.participantId ?? null,

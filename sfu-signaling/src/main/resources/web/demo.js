@@ -322,6 +322,25 @@ async function stats() {
       packetsReceived: s.packetsReceived ?? 0,
       bytesReceived: s.bytesReceived ?? 0,
       frameWidth: s.frameWidth ?? 0,
+      packetsLost: s.packetsLost ?? 0,
+      nackCount: s.nackCount ?? 0,
+    });
+  });
+  return out;
+}
+
+/** What this page's own published tracks sent: per kind, packets, NACKs received and retransmissions. */
+async function publishStats() {
+  const pc = room?._publisher;
+  if (!pc) return [];
+  const out = [];
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== 'outbound-rtp') return;
+    out.push({
+      kind: s.kind,
+      packetsSent: s.packetsSent ?? 0,
+      nackCount: s.nackCount ?? 0,
+      retransmittedPacketsSent: s.retransmittedPacketsSent ?? 0,
     });
   });
   return out;
@@ -330,6 +349,7 @@ async function stats() {
 window.demo = {
   get room() { return room; },
   stats,
+  publishStats,
   events,
   tiles: () => [...ui.grid.querySelectorAll('.tile')].map((t) => ({
     participantId: t.dataset.participantId,

@@ -148,8 +148,21 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
         ctx.flush();
     }
 
+    /**
+     * A send or receive error of the socket (e.g. EPERM when a firewall drops what we send): counted, and logged at
+     * most once every {@link #ERROR_LOG_INTERVAL_NS} so that an error per packet cannot flood the log.
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.warn("media socket error", cause);
+        metrics.drop(DropReason.SEND_FAILED);
+        long nowNs = System.nanoTime();
+        if (nowNs - lastErrorLogNs > ERROR_LOG_INTERVAL_NS) {
+            lastErrorLogNs = nowNs;
+            log.warn("media socket error (further ones for 10 s only counted in sfu_packets_dropped_total"
+                    + "{reason=\"send_failed\"}): {}", cause.toString());
+        }
     }
+
+    static final long ERROR_LOG_INTERVAL_NS = 10_000_000_000L;
+    private long lastErrorLogNs = Long.MIN_VALUE / 2;
 }

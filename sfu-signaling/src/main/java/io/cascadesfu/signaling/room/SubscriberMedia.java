@@ -60,11 +60,11 @@ final class SubscriberMedia {
         if (source == null) {
             codec = kind == TrackKind.AUDIO
                     ? new CodecDescription(111, "opus", 48000, 2, "minptime=10;useinbandfec=1", List.of(), -1)
-                    : new CodecDescription(96, "VP8", 90000, 0, "", List.of("nack pli", "ccm fir"), -1);
+                    : new CodecDescription(96, "VP8", 90000, 0, "", List.of("nack", "nack pli", "ccm fir"), -1);
             return new SubscriberSlot(mid, kind.sdpName(), false, codec, extensions(kind), ssrc, "sfu", "-", "-");
         }
         CodecDescription c = source.codec();
-        List<String> feedback = kind == TrackKind.VIDEO ? List.of("nack pli", "ccm fir") : List.of();
+        List<String> feedback = kind == TrackKind.VIDEO ? List.of("nack", "nack pli", "ccm fir") : List.of();
         codec = new CodecDescription(payloadType(c), c.name(), c.clockRate(), c.channels(), c.fmtp(), feedback, -1);
         return new SubscriberSlot(mid, kind.sdpName(), true, codec, extensions(kind), ssrc, participantId,
                 participantId, trackId);

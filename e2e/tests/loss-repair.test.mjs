@@ -1,0 +1,67 @@
+// Loss on the way to and from the node is repaired: the node NACKs the publishing browser for what it lost on
+// the way in, and answers the subscribing browser's NACKs from its cache for what was lost on the way out.
+// Loss is made with nftables in the test's own network namespace (run.sh's loopback-only namespace as root).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { scrapeMetrics, sleep, startSuite, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+
+function nft(...args) {
+  execFileSync('nft', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function canUseNft() {
+  try {
+    nft('list', 'tables');
+    return process.env.E2E_NETNS === '1'; // never touch the machine's own rules
+  } catch {
+    return false;
+  }
+}
+
+const usable = canUseNft();
+let suite;
+before(async () => { if (usable) suite = await startSuite('loss-repair'); });
+after(async () => {
+  if (usable) {
+    try { nft('delete', 'table', 'inet', 'e2eloss'); } catch { /* not made */ }
+  }
+  await suite?.stop();
+});
+
+const sum = (m, name) => Object.entries(m).filter(([k]) => k.startsWith(name)).reduce((a, [, v]) => a + v, 0);
+
+test('video survives 5 % loss each way: NACKs answered both ways, frames keep coming', { timeout: 150_000, skip: !usable && 'needs nft inside the e2e network namespace (root)' }, async (t) => {
+  await suite.guard(async (tc) => {
+    const alice = await suite.join({ room: 'lossy', name: 'alice' });
+    const bob = await suite.join({ room: 'lossy', name: 'bob' });
+    await waitForMediaFrom(alice, ['bob']);
+    await waitForMediaFrom(bob, ['alice']);
+
+    const ports = suite.server.mediaPorts.join(', ');
+    nft('add', 'table', 'inet', 'e2eloss');
+    // Dropped on arrival (input hook), as the network would: a drop on output would fail the sender's sendto.
+    nft('add', 'chain', 'inet', 'e2eloss', 'in', '{ type filter hook input priority 0 ; }');
+    // Both directions: datagrams to the node's media ports and from them.
+    nft('add', 'rule', 'inet', 'e2eloss', 'in', 'udp', 'dport', `{ ${ports} }`, 'numgen', 'random', 'mod', '100', '<', '5', 'drop');
+    nft('add', 'rule', 'inet', 'e2eloss', 'in', 'udp', 'sport', `{ ${ports} }`, 'numgen', 'random', 'mod', '100', '<', '5', 'drop');
+
+    const before = await bob.stats();
+    const m0 = await scrapeMetrics(suite.server);
+    await sleep(12_000);
+    await waitForMediaRising(bob, ['alice'], before, { minFrames: 100, minPackets: 100 });
+    const m1 = await scrapeMetrics(suite.server);
+    const nacksToPublishers = sum(m1, 'sfu_nack_sent_total') - sum(m0, 'sfu_nack_sent_total');
+    const resent = sum(m1, 'sfu_retransmitted_total') - sum(m0, 'sfu_retransmitted_total');
+    const bobVideo = (await bob.stats()).find((s) => s.identity === 'alice' && s.kind === 'video');
+    const alicePub = (await alice.publishStats()).find((s) => s.kind === 'video');
+    tc.diagnostic(`12 s at 5 % loss each way: node NACKed publishers for ${nacksToPublishers} packets, resent ${resent}; `
+      + `bob NACKed ${bobVideo.nackCount} times, lost ${bobVideo.packetsLost}; alice retransmitted ${alicePub.retransmittedPacketsSent}`);
+    assert.ok(nacksToPublishers > 0, 'the node asked the publishers for what it lost');
+    assert.ok(alicePub.nackCount > 0 && alicePub.retransmittedPacketsSent > 0, 'alice answered the node\'s NACKs');
+    assert.ok(bobVideo.nackCount > 0, 'bob asked the node for what he lost');
+    assert.ok(resent > 0, 'the node answered bob from its cache');
+    await waitFor('bob\'s video still decoding', () => bob.stats(),
+      (s) => (s.find((x) => x.identity === 'alice' && x.kind === 'video')?.framesDecoded ?? 0) > bobVideo.framesDecoded + 30);
+  })(t);
+});
