@@ -11,27 +11,10 @@ mkdir -p "$out"
 quick=${1:-}
 dur=20s; [ "$quick" = quick ] && dur=6s
 
-log=$(mktemp -t sfu-capacity-node.XXXXXX.log)
-SFU_HTTP_PORT=0 SFU_MEDIA_PORT=0 SFU_MAX_PARTICIPANTS=1000 java -Xmx1g -jar sfu-server/target/sfu-server.jar >"$log" 2>&1 &
-node_pid=$!
-trap 'kill $node_pid 2>/dev/null || true; wait $node_pid 2>/dev/null || true' EXIT
-port=""
-for _ in $(seq 1 100); do
-  port=$(sed -n 's#.*http listening on /127.0.0.1:\([0-9]*\).*#\1#p' "$log" | head -1)
-  [ -n "$port" ] && break
-  sleep 0.2
-done
-[ -n "$port" ] || { cat "$log"; exit 1; }
-url="http://127.0.0.1:$port"
+. scripts/bench-lib.sh
+start_node
+trap stop_node EXIT
 
-load() { # name, then load tool options
-  local name=$1; shift
-  echo "== $name"
-  java -jar sfu-load/target/sfu-load.jar --url "$url" --duration "$dur" --ramp 40/s --report-interval 10s \
-    --json "$out/$name.json" "$@" | grep -E "^(loss|latency|node|streams|participants)" || true
-}
-
-# Warm up the node's JIT so the first point of each series is not a cold start.
 load warmup --shape meeting --participants 6 --video-kbps 1500 >/dev/null
 
 for n in 4 8 12 16 20 24; do load "meeting-$n" --shape meeting --participants "$n" --video-kbps 1500; done

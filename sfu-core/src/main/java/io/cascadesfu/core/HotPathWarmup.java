@@ -90,7 +90,7 @@ public final class HotPathWarmup {
                 List<Track> tracks = new ArrayList<>();
                 for (MediaWorker w : engine.workers()) {
                     Member pub = room[0].addMember("pub" + w.index(), w);
-                    Endpoint pe = pub.createWebRtcEndpoint("warmup-pub" + w.index(), NO_EVENTS);
+                    Endpoint pe = pub.createWebRtcEndpoint("warmup-pub" + w.index(), EndpointListener.NONE);
                     tracks.add(pub.publish(pe, "wv" + w.index(), new ProducerParams("0", TrackKind.VIDEO, Codec.VP8,
                             VIDEO_PT, 90000, videoSsrc(w.index()), 0)));
                     tracks.add(pub.publish(pe, "wa" + w.index(), new ProducerParams("1", TrackKind.AUDIO, Codec.OPUS,
@@ -100,7 +100,7 @@ public final class HotPathWarmup {
                 int n = 0;
                 for (MediaWorker w : engine.workers()) {
                     Member sub = room[0].addMember("sub" + w.index(), w);
-                    Endpoint se = sub.createWebRtcEndpoint("warmup-sub" + w.index(), NO_EVENTS);
+                    Endpoint se = sub.createWebRtcEndpoint("warmup-sub" + w.index(), EndpointListener.NONE);
                     for (Track t : tracks) {
                         byte[] ids = new byte[256];
                         ids[1] = 1;
@@ -214,13 +214,4 @@ public final class HotPathWarmup {
         }
     }
 
-    private static final EndpointListener NO_EVENTS = new EndpointListener() {
-        @Override
-        public void onEndpointConnected(Endpoint endpoint) {
-        }
-
-        @Override
-        public void onEndpointClosed(Endpoint endpoint, String reason) {
-        }
-    };
 }

@@ -42,15 +42,20 @@ class ConsentIntegrationTest {
         return peer;
     }
 
-    @Test
-    void disconnectsAClientWhoseConsentChecksStop() throws Exception {
-        h = new MediaHarness(Duration.ofSeconds(2));
-        BlockingQueue<String> closed = new LinkedBlockingQueue<>();
-        WebRtcTransport t = h.onLoop(() -> {
+    /** A transport on the harness' worker, peer of a new router; its close reasons go to {@code closed}. */
+    private WebRtcTransport transportOnARouter(BlockingQueue<String> closed) {
+        return h.onLoop(() -> {
             WebRtcTransport x = h.worker.createWebRtcTransport("a");
             peer(new Router("r", h.worker.loop(), h.metrics), x, closed);
             return x;
         });
+    }
+
+    @Test
+    void disconnectsAClientWhoseConsentChecksStop() throws Exception {
+        h = new MediaHarness(Duration.ofSeconds(2));
+        BlockingQueue<String> closed = new LinkedBlockingQueue<>();
+        WebRtcTransport t = transportOnARouter(closed);
         RtcClient client = h.newClient(new RtcClient.Listener() { }).consentInterval(Duration.ofMillis(300));
         h.connect(client, t);
         client.connected().get(10, TimeUnit.SECONDS);
@@ -66,11 +71,7 @@ class ConsentIntegrationTest {
     void keepsAClientThatSendsNoConsentChecksButAuthenticatedMediaOrIndications() throws Exception {
         h = new MediaHarness(Duration.ofSeconds(2));
         BlockingQueue<String> closed = new LinkedBlockingQueue<>();
-        WebRtcTransport t = h.onLoop(() -> {
-            WebRtcTransport x = h.worker.createWebRtcTransport("a");
-            peer(new Router("r", h.worker.loop(), h.metrics), x, closed);
-            return x;
-        });
+        WebRtcTransport t = transportOnARouter(closed);
         RtcClient client = h.newClient(new RtcClient.Listener() { }).consentInterval(Duration.ofMillis(300));
         h.connect(client, t);
         client.connected().get(10, TimeUnit.SECONDS);
@@ -97,11 +98,7 @@ class ConsentIntegrationTest {
     void endsTheHandshakeWhenTheCertificateDoesNotMatchTheFingerprint() throws Exception {
         h = new MediaHarness();
         BlockingQueue<String> closed = new LinkedBlockingQueue<>();
-        WebRtcTransport t = h.onLoop(() -> {
-            WebRtcTransport x = h.worker.createWebRtcTransport("a");
-            peer(new Router("r", h.worker.loop(), h.metrics), x, closed);
-            return x;
-        });
+        WebRtcTransport t = transportOnARouter(closed);
         RtcClient client = h.newClient(new RtcClient.Listener() { });
         h.onLoop(() -> t.setRemoteParameters(client.localCredentials().ufrag(), client.localCredentials().pwd(),
                 "sha-256", "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"));

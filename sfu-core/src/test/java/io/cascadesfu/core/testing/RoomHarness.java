@@ -85,7 +85,7 @@ public final class RoomHarness implements AutoCloseable {
             MemoryTransport t = new MemoryTransport(eid, w);
             transports.put(eid, t);
             return t;
-        }, NO_EVENTS);
+        }, EndpointListener.NONE);
     }
 
     /** The memory transport of an endpoint, after {@link #settle}. */
@@ -152,15 +152,6 @@ public final class RoomHarness implements AutoCloseable {
         return Unpooled.wrappedBuffer(rtp).getUnsignedShort(2);
     }
 
-    private static final EndpointListener NO_EVENTS = new EndpointListener() {
-        @Override
-        public void onEndpointConnected(Endpoint endpoint) {
-        }
-
-        @Override
-        public void onEndpointClosed(Endpoint endpoint, String reason) {
-        }
-    };
 
     @Override
     public void close() {
