@@ -65,7 +65,9 @@ public final class PublisherAnswer {
         Objects.requireNonNull(videoCodecPreference, "videoCodecPreference");
         Objects.requireNonNull(supportedExtensionUris, "supportedExtensionUris");
         if (offer.bundleMids().isEmpty()) {
-            throw new SdpException("offer has no a=group:BUNDLE; the server only supports BUNDLE");
+            throw new SdpException("offer has no a=group:BUNDLE: this node carries all of a PeerConnection's media on one "
+                    + "transport; set bundlePolicy: \"max-bundle\" (or \"balanced\") on RTCPeerConnection, "
+                    + "bundle-policy=max-bundle on GStreamer's webrtcbin (its default, none, sends no group)");
         }
         if (!offer.setup().equals("actpass") && !offer.setup().equals("active")) {
             throw new SdpException("offer has a=setup:" + (offer.setup().isEmpty() ? "<none>" : offer.setup())

@@ -179,6 +179,8 @@ class PublisherAnswerTest {
 
         SdpException e = assertThrows(SdpException.class, () -> answer(sdp, VP8_FIRST));
         assertTrue(e.getMessage().contains("BUNDLE"), e.getMessage());
+        assertTrue(e.getMessage().contains("max-bundle") && e.getMessage().contains("webrtcbin"),
+                "the error names the setting to change: " + e.getMessage());
     }
 
     @Test
