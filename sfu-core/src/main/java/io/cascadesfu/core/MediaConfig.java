@@ -15,9 +15,11 @@ import java.util.List;
  * @param handshakeTimeout DTLS handshake deadline
  * @param workers          media workers (event loops), each with its own port; at least 1
  * @param placement        how members of a room are spread over workers
+ * @param keyframeRequestInterval a publisher is asked for a keyframe at most once per this, per track, however many
+ *                         subscribers ask
  */
 public record MediaConfig(String bindHost, int port, List<String> advertisedHosts, Duration consentTimeout,
-                          Duration handshakeTimeout, int workers, Placement placement) {
+                          Duration handshakeTimeout, int workers, Placement placement, Duration keyframeRequestInterval) {
     public MediaConfig {
         advertisedHosts = List.copyOf(advertisedHosts);
         if (workers < 1) {
@@ -50,11 +52,18 @@ public record MediaConfig(String bindHost, int port, List<String> advertisedHost
         this(bindHost, port, advertisedHosts, consentTimeout, handshakeTimeout, 1, Placement.DEFAULT);
     }
 
+    public MediaConfig(String bindHost, int port, List<String> advertisedHosts, Duration consentTimeout,
+                       Duration handshakeTimeout, int workers, Placement placement) {
+        this(bindHost, port, advertisedHosts, consentTimeout, handshakeTimeout, workers, placement,
+                Duration.ofMillis(300));
+    }
+
     public static MediaConfig loopback(int port) {
         return new MediaConfig("127.0.0.1", port, List.of(), Duration.ofSeconds(30), Duration.ofSeconds(10));
     }
 
     public MediaConfig withWorkers(int workers, Placement placement) {
-        return new MediaConfig(bindHost, port, advertisedHosts, consentTimeout, handshakeTimeout, workers, placement);
+        return new MediaConfig(bindHost, port, advertisedHosts, consentTimeout, handshakeTimeout, workers, placement,
+                keyframeRequestInterval);
     }
 }

@@ -52,6 +52,8 @@ public final class SfuConfig {
         /** Media workers, one event loop and UDP port ({@code port + i}) each; 0: one per available core. */
         public int workers = 0;
         public Placement placement = new Placement();
+        /** A publisher is asked for a keyframe at most once per this, per track, however many subscribers ask. */
+        public int keyframeRequestIntervalMs = 300;
         /** Packets each worker's warm-up publisher sends through the node at start (JIT warm-up); 0: none. */
         public int warmupPackets = 20000;
 
@@ -134,6 +136,9 @@ public final class SfuConfig {
         if ((v = env.get("SFU_MEDIA_PORT")) != null) media.port = parseInt("SFU_MEDIA_PORT", v);
         if ((v = env.get("SFU_ADVERTISE")) != null) media.advertise = splitList(v);
         if ((v = env.get("SFU_MEDIA_WORKERS")) != null) media.workers = parseInt("SFU_MEDIA_WORKERS", v);
+        if ((v = env.get("SFU_KEYFRAME_REQUEST_INTERVAL_MS")) != null) {
+            media.keyframeRequestIntervalMs = parseInt("SFU_KEYFRAME_REQUEST_INTERVAL_MS", v);
+        }
         if ((v = env.get("SFU_WARMUP_PACKETS")) != null) media.warmupPackets = parseInt("SFU_WARMUP_PACKETS", v);
         if ((v = env.get("SFU_PLACEMENT_MEMBER_BUDGET")) != null) {
             media.placement.memberBudget = parseInt("SFU_PLACEMENT_MEMBER_BUDGET", v);
@@ -182,6 +187,9 @@ public final class SfuConfig {
         if (media.port != 0 && media.port + media.workerCount() - 1 > 65535) {
             throw new ConfigException("media.port " + media.port + " + " + media.workerCount()
                     + " workers needs ports up to " + (media.port + media.workerCount() - 1) + ", above 65535");
+        }
+        if (media.keyframeRequestIntervalMs < 50 || media.keyframeRequestIntervalMs > 10_000) {
+            throw new ConfigException("media.keyframeRequestIntervalMs must be between 50 and 10000");
         }
         if (media.warmupPackets < 0 || media.warmupPackets > 1_000_000) {
             throw new ConfigException("media.warmupPackets must be between 0 and 1000000");

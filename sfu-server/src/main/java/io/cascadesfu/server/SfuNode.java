@@ -48,7 +48,8 @@ public final class SfuNode implements AutoCloseable {
         MediaConfig mediaConfig = new MediaConfig(config.media.bind, config.media.port, config.media.advertise,
                 Duration.ofSeconds(config.media.consentTimeoutSeconds),
                 Duration.ofSeconds(config.media.dtlsHandshakeTimeoutSeconds), config.media.workerCount(),
-                new MediaConfig.Placement(config.media.placement.memberBudget, config.media.placement.spread));
+                new MediaConfig.Placement(config.media.placement.memberBudget, config.media.placement.spread),
+                Duration.ofMillis(config.media.keyframeRequestIntervalMs));
         this.engine = MediaEngine.start(mediaConfig, certificate, new SfuMetrics(registry));
         HeapTrim.beforeStart();
         // Before anyone can join; compacting every 1000 packets keeps its garbage from growing the heap.

@@ -269,6 +269,11 @@ class SfuConfigTest {
                 refused(null, Map.of("SFU_PLACEMENT_MEMBER_BUDGET", "0")));
         assertEquals("SFU_PLACEMENT_SPREAD must be true or false, got \"maybe\"",
                 refused(null, Map.of("SFU_PLACEMENT_SPREAD", "maybe")));
+        assertEquals(300, defaults.media.keyframeRequestIntervalMs);
+        assertEquals(1000, SfuConfig.load(null, Map.of("SFU_KEYFRAME_REQUEST_INTERVAL_MS", "1000"))
+                .media.keyframeRequestIntervalMs);
+        assertEquals("media.keyframeRequestIntervalMs must be between 50 and 10000",
+                refused(null, Map.of("SFU_KEYFRAME_REQUEST_INTERVAL_MS", "10")));
     }
 
     @Test

@@ -19,8 +19,8 @@ import java.util.concurrent.TimeUnit;
  * fan-out iterates it without copying or locking.
  */
 public final class Producer {
-    /** Keyframe requests to a publisher are spaced at least this far apart. */
-    static final long KEYFRAME_REQUEST_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(300);
+    /** Keyframe requests to a publisher are spaced at least this far apart, unless the router says otherwise. */
+    public static final long DEFAULT_KEYFRAME_REQUEST_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(300);
 
     private final String id;
     private final MediaPeer publisher;
@@ -41,7 +41,10 @@ public final class Producer {
     private long srRtpTimestamp;
     private long srArrivalNs;
 
-    Producer(String id, MediaPeer publisher, ProducerParams params) {
+    private final long keyframeRequestIntervalNs;
+
+    Producer(String id, MediaPeer publisher, ProducerParams params, long keyframeRequestIntervalNs) {
+        this.keyframeRequestIntervalNs = keyframeRequestIntervalNs;
         this.id = id;
         this.publisher = publisher;
         this.params = params;
@@ -166,10 +169,13 @@ public final class Producer {
         return srArrivalNs;
     }
 
-    /** Asks the publisher for a keyframe (PLI, and FIR for old clients), rate limited. */
+    /**
+     * Asks the publisher for a keyframe (PLI), at most once per keyframe request interval however many subscribers
+     * ask: the requests of a whole audience are merged into one.
+     */
     public void requestKeyframe(long nowNs) {
         if (closed || params.kind() != TrackKind.VIDEO || ssrc < 0 || !publisher.transport().isConnected()
-                || nowNs - lastKeyframeRequestNs < KEYFRAME_REQUEST_INTERVAL_NS) {
+                || nowNs - lastKeyframeRequestNs < keyframeRequestIntervalNs) {
             return;
         }
         lastKeyframeRequestNs = nowNs;

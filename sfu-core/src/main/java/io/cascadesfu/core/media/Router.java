@@ -30,10 +30,17 @@ public final class Router {
     private final Map<String, MediaPeer> peers = new LinkedHashMap<>();
     private final Map<String, Producer> producers = new LinkedHashMap<>();
     private final ScheduledFuture<?> reportTimer;
+    private final long keyframeRequestIntervalNs;
     private int nextConsumerId;
     private boolean closed;
 
     public Router(String id, EventLoop loop, SfuMetrics metrics) {
+        this(id, loop, metrics, Producer.DEFAULT_KEYFRAME_REQUEST_INTERVAL_NS);
+    }
+
+    /** @param keyframeRequestIntervalNs a publisher is asked for a keyframe at most once per this, per track */
+    public Router(String id, EventLoop loop, SfuMetrics metrics, long keyframeRequestIntervalNs) {
+        this.keyframeRequestIntervalNs = keyframeRequestIntervalNs;
         this.id = id;
         this.loop = loop;
         this.metrics = metrics;
@@ -67,7 +74,7 @@ public final class Router {
     /** Starts forwarding a track the peer publishes. */
     public Producer produce(String producerId, MediaPeer publisher, ProducerParams params) {
         assert loop.inEventLoop();
-        Producer p = new Producer(producerId, publisher, params);
+        Producer p = new Producer(producerId, publisher, params, keyframeRequestIntervalNs);
         producers.put(producerId, p);
         publisher.addProducer(p);
         return p;

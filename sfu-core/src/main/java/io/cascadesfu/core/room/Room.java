@@ -124,7 +124,8 @@ public final class Room {
     Router routerOn(MediaWorker worker) {
         Router r = routers[worker.index()];
         if (r == null) {
-            r = new Router(name + "@" + worker.index(), worker.loop(), worker.metrics());
+            r = new Router(name + "@" + worker.index(), worker.loop(), worker.metrics(),
+                    engine.config().keyframeRequestInterval().toNanos());
             routers[worker.index()] = r;
             worker.execute(() -> worker.routerCountChanged(1));
         }

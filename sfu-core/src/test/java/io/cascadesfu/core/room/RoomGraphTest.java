@@ -243,6 +243,29 @@ class RoomGraphTest {
     }
 
     @Test
+    void keyframeRequestsOfAWholeAudienceOnTwoWorkersReachThePublisherAsOne() {
+        h = new RoomHarness(2, SPREAD, java.time.Duration.ofSeconds(5));
+        Call c = call(6); // every subscriber asks for a keyframe as it starts
+        h.settle();
+        MemoryTransport pub = h.transport(c.pubEndpoint());
+        assertEquals(1, pub.plisSent(), "six starting subscribers, one PLI");
+        for (int i = 0; i < 6; i++) {
+            byte[] pli = pli(0x5000 + i);
+            h.transport(c.subEndpoints().get(i)).inject(pli);
+        }
+        h.settle();
+        assertEquals(1, pub.plisSent(), "more requests within the interval are merged into the one sent");
+    }
+
+    static byte[] pli(long mediaSsrc) {
+        io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.buffer(12);
+        io.cascadesfu.core.rtcp.RtcpWriter.writePli(b, 0x9999, mediaSsrc);
+        byte[] out = io.netty.buffer.ByteBufUtil.getBytes(b);
+        b.release();
+        return out;
+    }
+
+    @Test
     void publisherLeavingClosesItsStreamOnEveryWorker() {
         h = new RoomHarness(2, SPREAD);
         Call c = call(4);

@@ -38,8 +38,12 @@ public final class RoomHarness implements AutoCloseable {
     private final Map<String, MemoryTransport> transports = new ConcurrentHashMap<>();
 
     public RoomHarness(int workers, MediaConfig.Placement placement) {
+        this(workers, placement, Duration.ofMillis(300));
+    }
+
+    public RoomHarness(int workers, MediaConfig.Placement placement, Duration keyframeRequestInterval) {
         engine = MediaEngine.start(new MediaConfig("127.0.0.1", 0, List.of(), Duration.ofSeconds(30),
-                Duration.ofSeconds(5), workers, placement), DtlsCertificate.generate(), metrics);
+                Duration.ofSeconds(5), workers, placement, keyframeRequestInterval), DtlsCertificate.generate(), metrics);
     }
 
     public MediaWorker worker(int i) {
