@@ -314,6 +314,34 @@ class RoomGraphTest {
     }
 
     @Test
+    void aWebinarOfAThousandOnSixteenWorkersSpreadsItsAudienceAndCrossesEachPipeOnce() {
+        h = new RoomHarness(16, new MediaConfig.Placement(64, false));
+        Call c = call(999);
+        h.settle();
+        int[] perWorker = new int[16];
+        perWorker[c.publisher().worker().index()]++;
+        for (Member m : c.subscribers()) {
+            perWorker[m.worker().index()]++;
+        }
+        for (int w = 0; w < 16; w++) {
+            assertTrue(perWorker[w] > 0 && perWorker[w] <= 64, "worker " + w + " holds " + perWorker[w]);
+        }
+        assertEquals(15, h.control(() -> c.video().pipedWorkers()), "the publisher's video crosses to every other worker");
+        assertEquals(15, h.control(() -> c.room().pipeCount()));
+        long[] pipedBefore = new long[16];
+        for (int w = 0; w < 16; w++) {
+            pipedBefore[w] = h.worker(w).stats().pipePacketsIn();
+        }
+        sendVideo(c, 1, 10);
+        for (int w = 0; w < 16; w++) {
+            long crossed = h.worker(w).stats().pipePacketsIn() - pipedBefore[w];
+            assertEquals(w == c.publisher().worker().index() ? 0 : 10, crossed, "packets into worker " + w);
+        }
+        long delivered = c.subEndpoints().stream().mapToLong(e -> h.transport(e).rtpSent.size()).sum();
+        assertEquals(999L * 10, delivered, "every subscriber got every packet");
+    }
+
+    @Test
     void spreadPlacementUsesTheLeastLoadedWorkerForEveryMember() {
         h = new RoomHarness(2, SPREAD);
         List<Integer> workers = h.control(() -> {
