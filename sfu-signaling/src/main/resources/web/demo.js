@@ -209,6 +209,13 @@ function wireRoom(r) {
     const t = r.participants.get(participantId)?.tracks.find((x) => x.trackId === trackId);
     if (t) setRemoteMuted(participantId, t.kind, muted);
   });
+  r.on('activeSpeakers', ({ dominant, speakers }) => {
+    record('activeSpeakers', { dominant, speakers });
+    for (const [key, tile] of tiles) {
+      const id = key === 'local' ? r.participantId : key;
+      tile.classList.toggle('speaking', id === dominant);
+    }
+  });
   r.on('error', ({ code, message }) => {
     record('error', { code, message });
     if (code === 'replaced') {

@@ -344,6 +344,7 @@ export class Room extends Emitter {
       case 'track_published': return this._onTrackPublished(msg);
       case 'track_unpublished': return this._onTrackUnpublished(msg);
       case 'track_muted': return this._onTrackMuted(msg);
+      case 'active_speakers': return this._onActiveSpeakers(msg);
       case 'error': return this._onError(msg);
       case 'pong': return;
       default: console.debug('cascade-sfu: ignoring message', msg.type);
@@ -481,6 +482,13 @@ export class Room extends Emitter {
   _onTrackUnpublished({ participantId, trackId }) {
     const p = this.participants.get(participantId);
     if (p) p.tracks = p.tracks.filter((t) => t.trackId !== trackId);
+  }
+
+  /** Who speaks, loudest first, and the dominant speaker (hysteresis on the node); ids may include ours. */
+  _onActiveSpeakers({ dominant, speakers }) {
+    this.dominantSpeaker = dominant ?? null;
+    this.activeSpeakers = Array.isArray(speakers) ? speakers : [];
+    this.emit('activeSpeakers', { dominant: this.dominantSpeaker, speakers: this.activeSpeakers });
   }
 
   _onTrackMuted({ participantId, trackId, muted }) {

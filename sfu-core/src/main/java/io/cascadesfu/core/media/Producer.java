@@ -42,6 +42,9 @@ public final class Producer {
     private long srArrivalNs;
 
     private final long keyframeRequestIntervalNs;
+    // Audio level (RFC 6464) since the last sample: the loudest packet (127 - level in -dBov), -1 if none carried one.
+    // The peak, not the mean: speech comes in syllables with pauses between them.
+    private int loudnessPeak = -1;
 
     Producer(String id, MediaPeer publisher, ProducerParams params, long keyframeRequestIntervalNs) {
         this.keyframeRequestIntervalNs = keyframeRequestIntervalNs;
@@ -113,6 +116,15 @@ public final class Producer {
         if (cache != null) {
             cache.put(packet, publisher.allocRtp(packet.readableBytes()));
         }
+        if (params.audioLevelExtensionId() > 0) {
+            int at = RtpPacket.findExtension(packet, params.audioLevelExtensionId());
+            if (at >= 0) {
+                int loudness = 127 - (packet.getUnsignedByte(packet.readerIndex() + at) & 0x7F);
+                if (loudness > loudnessPeak) {
+                    loudnessPeak = loudness;
+                }
+            }
+        }
         if (nacks != null) {
             nacks.onPacket(RtpPacket.sequenceNumber(packet), nowNs);
             if (nacks.missing() > 0 && nacks.isDue(nowNs)) {
@@ -138,6 +150,16 @@ public final class Producer {
         }
         publisher.metrics().nackSent(asked);
         publisher.transport().sendRtcp(out);
+    }
+
+    /**
+     * Peak loudness (0 silence .. 127 loudest, from the RFC 6464 level of each packet) since the last call, and a
+     * fresh start; -1 if no packet carried a level. Worker loop only.
+     */
+    public double takeLoudness() {
+        int peak = loudnessPeak;
+        loudnessPeak = -1;
+        return peak;
     }
 
     /** A cached packet of this track (publisher's numbering), borrowed; null if absent or not video. */

@@ -318,6 +318,47 @@ public final class Room {
     }
 
     /**
+     * The loudness of every audio track of the room since the last call (RFC 6464 levels, 0 silence .. 127
+     * loudest; tracks that carried no level are left out), read on each track's origin worker. Control thread;
+     * the future completes on a worker.
+     */
+    public CompletableFuture<java.util.Map<Track, Double>> sampleLoudness() {
+        assertInControl();
+        List<CompletableFuture<java.util.Map<Track, Double>>> parts = new ArrayList<>();
+        for (int i = 0; i < routers.length; i++) {
+            MediaWorker w = engine.worker(i);
+            List<Track> here = new ArrayList<>();
+            for (Track t : tracks.values()) {
+                if (t.worker() == w && t.params().audioLevelExtensionId() > 0) {
+                    here.add(t);
+                }
+            }
+            if (here.isEmpty()) {
+                continue;
+            }
+            CompletableFuture<java.util.Map<Track, Double>> f = new CompletableFuture<>();
+            w.execute(() -> {
+                java.util.Map<Track, Double> m = new java.util.HashMap<>();
+                for (Track t : here) {
+                    if (t.producer != null && !t.producer.isClosed()) {
+                        double v = t.producer.takeLoudness();
+                        if (v >= 0) {
+                            m.put(t, v);
+                        }
+                    }
+                }
+                f.complete(m);
+            });
+            parts.add(f);
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            java.util.Map<Track, Double> all = new java.util.HashMap<>();
+            parts.forEach(p -> all.putAll(p.join()));
+            return all;
+        });
+    }
+
+    /**
      * What the room's routers hold, worker by worker, read on each worker after everything handed to it so far.
      * For tests, admin views and leak checks. Control thread.
      */

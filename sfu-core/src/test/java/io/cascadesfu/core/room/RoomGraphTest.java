@@ -266,6 +266,30 @@ class RoomGraphTest {
     }
 
     @Test
+    void audioLevelsOfTracksOnBothWorkersAreSampledForTheActiveSpeaker() {
+        h = new RoomHarness(2, SPREAD);
+        Call c = call(1);
+        io.cascadesfu.core.media.ProducerParams withLevel = new io.cascadesfu.core.media.ProducerParams("1",
+                io.cascadesfu.core.media.TrackKind.AUDIO, io.cascadesfu.core.rtp.Codec.OPUS, RoomHarness.AUDIO_PT,
+                48000, PUB_AUDIO, 0, true, RoomHarness.AUDIO_LEVEL_EXT);
+        Track loud = h.control(() -> c.publisher().publish(c.pubEndpoint(), "audio", withLevel));
+        Endpoint otherEp = c.subEndpoints().get(0); // on the other worker
+        Track quiet = h.control(() -> c.subscribers().get(0).publish(otherEp, "audio2", new io.cascadesfu.core.media.ProducerParams(
+                "1", io.cascadesfu.core.media.TrackKind.AUDIO, io.cascadesfu.core.rtp.Codec.OPUS, RoomHarness.AUDIO_PT,
+                48000, 0x3333, 0, true, RoomHarness.AUDIO_LEVEL_EXT)));
+        h.settle();
+        for (int i = 0; i < 5; i++) {
+            h.transport(c.pubEndpoint()).inject(opus(PUB_AUDIO, i, 960L * i, i == 2 ? 20 : 60)); // peak -20 dBov: 107
+            h.transport(otherEp).inject(opus(0x3333, i, 960L * i, 127)); // silence
+        }
+        h.settle();
+        java.util.Map<Track, Double> levels = h.control(() -> c.room().sampleLoudness()).join();
+        assertEquals(107.0, levels.get(loud), 0.01);
+        assertEquals(0.0, levels.get(quiet), 0.01);
+        assertTrue(h.control(() -> c.room().sampleLoudness()).join().isEmpty(), "nothing since the last sample");
+    }
+
+    @Test
     void publisherLeavingClosesItsStreamOnEveryWorker() {
         h = new RoomHarness(2, SPREAD);
         Call c = call(4);

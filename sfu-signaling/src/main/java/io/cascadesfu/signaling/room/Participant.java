@@ -225,14 +225,17 @@ final class Participant implements EndpointListener {
         TrackKind kind = TrackKind.of(info.kind());
         CodecDescription c = info.codec();
         int midExt = 0;
+        int levelExt = 0;
         for (HeaderExtension e : info.extensions()) {
             if (SubscriberMedia.MID_URI.equals(e.uri())) {
                 midExt = e.id();
+            } else if (SubscriberMedia.AUDIO_LEVEL_URI.equals(e.uri()) && kind == TrackKind.AUDIO) {
+                levelExt = e.id();
             }
         }
         String trackId = RoomManager.newId("TR_");
         ProducerParams params = new ProducerParams(info.mid(), kind, Codec.fromName(c.name()), c.payloadType(),
-                c.clockRate(), info.ssrc(), midExt);
+                c.clockRate(), info.ssrc(), midExt, true, levelExt);
         Track track = member.publish(publishEndpoint, trackId, params);
         PublishedTrack t = new PublishedTrack(trackId, info, track);
         published.put(info.mid(), t);

@@ -11,6 +11,7 @@ import java.util.Map;
 final class Room {
     final String name;
     final io.cascadesfu.core.room.Room core;
+    final ActiveSpeakers speakers = new ActiveSpeakers();
     private final Map<String, Participant> participants = new LinkedHashMap<>();
 
     Room(String name, io.cascadesfu.core.room.Room core) {

@@ -33,6 +33,9 @@ public final class RoomManager {
     private volatile int roomCount;
     private volatile int participantCount;
     private volatile boolean accepting = true;
+    /** How often the rooms' audio levels are sampled for the active speakers. */
+    static final long SPEAKER_SAMPLE_MS = 500;
+    private final java.util.concurrent.ScheduledFuture<?> speakerTimer;
 
     public RoomManager(MediaEngine engine, SignalingConfig config, MeterRegistry registry) {
         this.engine = engine;
@@ -40,6 +43,8 @@ public final class RoomManager {
         Gauge.builder("sfu.rooms", this, m -> m.roomCount).description("Rooms with participants").register(registry);
         Gauge.builder("sfu.participants", this, m -> m.participantCount).description("Joined participants")
                 .register(registry);
+        this.speakerTimer = engine.control().scheduleAtFixedRate(this::sampleSpeakers, SPEAKER_SAMPLE_MS,
+                SPEAKER_SAMPLE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     static String newId(String prefix) {
@@ -125,6 +130,42 @@ public final class RoomManager {
         return new ParticipantHandle(p, this);
     }
 
+    /** Samples the audio levels of every room with two or more participants; control thread. */
+    private void sampleSpeakers() {
+        for (Room room : rooms.values()) {
+            if (room.size() >= 2) {
+                room.core.sampleLoudness().thenAcceptAsync(levels -> onLoudness(room, levels), engine.control());
+            }
+        }
+    }
+
+    private void onLoudness(Room room, Map<io.cascadesfu.core.room.Track, Double> levels) {
+        if (rooms.get(room.name) != room) {
+            return;
+        }
+        Map<String, Double> byParticipant = new HashMap<>();
+        for (Participant p : room.participants()) {
+            for (PublishedTrack t : p.publishedTracks()) {
+                Double v = levels.get(t.track);
+                if (v != null && !t.muted) {
+                    byParticipant.merge(p.id, v, Math::max);
+                }
+            }
+        }
+        if (room.speakers.update(byParticipant)) {
+            ObjectNode event = JSON.objectNode();
+            event.put("type", "active_speakers");
+            if (room.speakers.dominant() == null) {
+                event.putNull("dominant");
+            } else {
+                event.put("dominant", room.speakers.dominant());
+            }
+            ArrayNode list = event.putArray("speakers");
+            room.speakers.speakers().forEach(list::add);
+            room.broadcast(null, event);
+        }
+    }
+
     /** Removes a participant: its media stops, the others are told. Idempotent. */
     void leave(Participant p, String reason) {
         if (p.hasLeft()) {
@@ -134,6 +175,7 @@ public final class RoomManager {
         p.close();
         participantCount--;
         room.remove(p);
+        room.speakers.remove(p.id);
         log.info("room={} participant={} identity={} left: {}", room.name, p.id, p.identity, reason);
         ObjectNode event = JSON.objectNode();
         event.put("type", "participant_left");
@@ -151,6 +193,7 @@ public final class RoomManager {
     /** Stops accepting joins and disconnects everyone (node shutdown). */
     public void shutdown() {
         accepting = false;
+        speakerTimer.cancel(false);
         for (Room room : new ArrayList<>(rooms.values())) {
             for (Participant p : new ArrayList<>(room.participants())) {
                 p.connection.closeWithError("server_shutting_down", "the node is stopping");
