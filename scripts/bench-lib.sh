@@ -6,7 +6,8 @@
 start_node() {
   local log
   log=$(mktemp -t sfu-bench-node.XXXXXX.log)
-  env SFU_HTTP_PORT=0 SFU_MEDIA_PORT=0 SFU_MAX_PARTICIPANTS=1000 "$@" \
+  # Every simulated participant connects from 127.0.0.1: lift the per-address connection cap.
+  env SFU_HTTP_PORT=0 SFU_MEDIA_PORT=0 SFU_MAX_PARTICIPANTS=1000 SFU_MAX_CONNECTIONS_PER_ADDRESS=10000 "$@" \
     java -Xmx1g -jar sfu-server/target/sfu-server.jar >"$log" 2>&1 &
   node_pid=$!
   local port=""
