@@ -134,11 +134,9 @@ public final class MediaEngine implements AutoCloseable {
                     room.close();
                 }
             }).get(5, TimeUnit.SECONDS);
-            for (MediaWorker w : workers) {
-                for (int round = 0; round < 3; round++) { // pipe close steps hop between workers
-                    for (MediaWorker x : workers) {
-                        x.loop().submit(() -> null).get(5, TimeUnit.SECONDS);
-                    }
+            for (int round = 0; round < 3; round++) { // pipe close steps hop between workers
+                for (MediaWorker w : workers) {
+                    w.loop().submit(() -> null).get(5, TimeUnit.SECONDS);
                 }
             }
         } catch (Exception e) {

@@ -100,12 +100,12 @@ final class NackGenerator {
         int i = 0;
         int maxWriterIndex = out.writerIndex() + MAX_BYTES;
         while (i < size && out.writerIndex() < maxWriterIndex) {
-            if (nowNs - firstNs[i] > GIVE_UP_NS || tries[i] >= MAX_TRIES && nowNs - sentNs[i] > retryNs) {
+            if (isGivenUp(i, nowNs, retryNs)) {
                 remove(i);
                 gaveUp++;
                 continue;
             }
-            if (tries[i] < MAX_TRIES && (tries[i] == 0 || nowNs - sentNs[i] >= retryNs)) {
+            if (isAskable(i, nowNs, retryNs)) {
                 // One PID per entry, plus the BLP bits of the other due entries within 16 after it.
                 int pid = seqs[i];
                 int blp = 0;
@@ -113,7 +113,7 @@ final class NackGenerator {
                 asked++;
                 for (int j = i + 1; j < size; j++) {
                     int d = (seqs[j] - pid) & 0xFFFF;
-                    if (d >= 1 && d <= 16 && tries[j] < MAX_TRIES && (tries[j] == 0 || nowNs - sentNs[j] >= retryNs)) {
+                    if (d >= 1 && d <= 16 && isAskable(j, nowNs, retryNs)) {
                         blp |= 1 << (d - 1);
                         mark(j, nowNs);
                         asked++;
@@ -130,11 +130,21 @@ final class NackGenerator {
     boolean isDue(long nowNs) {
         long retryNs = retryNs();
         for (int i = 0; i < size; i++) {
-            if (tries[i] == 0 || nowNs - sentNs[i] >= retryNs || nowNs - firstNs[i] > GIVE_UP_NS) {
+            if (isAskable(i, nowNs, retryNs) || isGivenUp(i, nowNs, retryNs)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Entry {@code i} is new, or was asked for a round trip ago and has tries left. */
+    private boolean isAskable(int i, long nowNs, long retryNs) {
+        return tries[i] < MAX_TRIES && (tries[i] == 0 || nowNs - sentNs[i] >= retryNs);
+    }
+
+    /** Entry {@code i} is too old, or its last try went unanswered for a round trip. */
+    private boolean isGivenUp(int i, long nowNs, long retryNs) {
+        return nowNs - firstNs[i] > GIVE_UP_NS || tries[i] >= MAX_TRIES && nowNs - sentNs[i] > retryNs;
     }
 
     private long retryNs() {

@@ -262,9 +262,10 @@ public final class Room {
                 destRouter.closeProducer(p.destProducer);
             }
         });
-        PipeState ps = pipes.get(pipeKey(p.pipe.workerA(), p.pipe.workerB()));
+        int key = pipeKey(p.pipe.workerA(), p.pipe.workerB());
+        PipeState ps = pipes.get(key);
         if (ps != null && ps.pipe == p.pipe && --ps.tracks == 0) {
-            pipes.remove(pipeKey(p.pipe.workerA(), p.pipe.workerB()));
+            pipes.remove(key);
             ps.pipe.close(routers[ps.pipe.workerA().index()], routers[ps.pipe.workerB().index()]);
         }
     }

@@ -51,14 +51,20 @@ class ConsentIntegrationTest {
         });
     }
 
+    /** A client checking consent every 300 ms, connected to {@code t}. */
+    private RtcClient connectedClient(WebRtcTransport t) throws Exception {
+        RtcClient client = h.newClient(new RtcClient.Listener() { }).consentInterval(Duration.ofMillis(300));
+        h.connect(client, t);
+        client.connected().get(10, TimeUnit.SECONDS);
+        return client;
+    }
+
     @Test
     void disconnectsAClientWhoseConsentChecksStop() throws Exception {
         h = new MediaHarness(Duration.ofSeconds(2));
         BlockingQueue<String> closed = new LinkedBlockingQueue<>();
         WebRtcTransport t = transportOnARouter(closed);
-        RtcClient client = h.newClient(new RtcClient.Listener() { }).consentInterval(Duration.ofMillis(300));
-        h.connect(client, t);
-        client.connected().get(10, TimeUnit.SECONDS);
+        RtcClient client = connectedClient(t);
         assertNull(closed.poll(3, TimeUnit.SECONDS), "a client sending consent checks must stay");
         client.pauseConsent(true);
         String reason = closed.poll(6, TimeUnit.SECONDS);
@@ -72,9 +78,7 @@ class ConsentIntegrationTest {
         h = new MediaHarness(Duration.ofSeconds(2));
         BlockingQueue<String> closed = new LinkedBlockingQueue<>();
         WebRtcTransport t = transportOnARouter(closed);
-        RtcClient client = h.newClient(new RtcClient.Listener() { }).consentInterval(Duration.ofMillis(300));
-        h.connect(client, t);
-        client.connected().get(10, TimeUnit.SECONDS);
+        RtcClient client = connectedClient(t);
         client.pauseConsent(true); // like GStreamer's webrtcbin: no RFC 7675 checks
         // 3 s of SRTCP (a receiver report every 200 ms), then 3 s of Binding indications: more than the 2 s timeout each.
         for (int i = 0; i < 15; i++) {
