@@ -228,8 +228,8 @@ export async function launchBrowser() {
  * Opens the demo page in a fresh browser context. `room` and `name` go into the URL unless `form` is true.
  * Returns {name, context, page, consoleErrors, pageErrors, stats(), state(), close()}.
  */
-export async function openParticipant(browser, server, { room, name, form = false }) {
-  const context = await browser.newContext({ viewport: { width: 1024, height: 640 } });
+export async function openParticipant(browser, server, { room, name, form = false, video = '640x480', viewport }) {
+  const context = await browser.newContext({ viewport: viewport ?? { width: 1024, height: 640 } });
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_TIMEOUT_MS);
   const participant = {
@@ -258,7 +258,9 @@ export async function openParticipant(browser, server, { room, name, form = fals
     if (msg.type() === 'error') participant.consoleErrors.push(msg.text());
   });
   page.on('pageerror', (err) => participant.pageErrors.push(String(err?.stack ?? err)));
-  const url = form ? `${server.baseUrl}/` : `${server.baseUrl}/?${new URLSearchParams({ room, name })}`;
+  // The camera size: 640x480 (one layer) unless a test asks for more; 1280x720 is sent as three simulcast layers.
+  const url = form ? `${server.baseUrl}/?${new URLSearchParams({ video })}`
+    : `${server.baseUrl}/?${new URLSearchParams({ room, name, video })}`;
   await page.goto(url, { waitUntil: 'load' });
   return participant;
 }

@@ -37,6 +37,14 @@ const STATUS_TEXT = {
 let room = null;
 let session = null; // {roomName, name}
 const tiles = new Map(); // participantId (or 'local') -> tile element
+// ?video=WxH sets the camera size (default 1280x720: the client library sends it in three simulcast layers);
+// ?adaptive=0 turns off asking the node for the layer that fits each tile.
+const pageParams = new URLSearchParams(location.search);
+const captureSize = (() => {
+  const m = /^(\d{2,4})x(\d{2,4})$/.exec(pageParams.get('video') ?? '');
+  return m ? { width: Number(m[1]), height: Number(m[2]) } : { width: 1280, height: 720 };
+})();
+const adaptiveStream = pageParams.get('adaptive') !== '0';
 const events = []; // what happened, for tests and debugging: [{t, event, ...}]
 
 // ---------------------------------------------------------------------------------------------
@@ -66,6 +74,7 @@ function removeTile(key) {
   const tile = tiles.get(key);
   if (!tile) return;
   const video = tile.querySelector('video');
+  tile._stopObserving?.();
   video.srcObject = null;
   tile.remove();
   tiles.delete(key);
@@ -197,6 +206,11 @@ function wireRoom(r) {
     const published = p?.tracks.find((t) => t.trackId === trackId);
     if (published) setRemoteMuted(participantId, kind, !!published.muted);
     attachStream(tile, stream);
+    if (kind === 'video' && adaptiveStream) {
+      // The node sends the simulcast layer that fills the tile, and nothing while it is hidden.
+      tile._stopObserving?.();
+      tile._stopObserving = r.observeVideo(trackId, tile.querySelector('video'));
+    }
   });
   r.on('trackUnsubscribed', ({ participantId, trackId, kind }) => {
     record('trackUnsubscribed', { participantId, trackId, kind });
@@ -243,7 +257,7 @@ async function join(roomName, name) {
     const token = await fetchToken(roomName, name);
     await room.connect(token);
     createTile('local', name, { local: true });
-    const stream = await room.publish({ audio: true, video: { width: 640, height: 480 } });
+    const stream = await room.publish({ audio: true, video: { width: captureSize.width, height: captureSize.height } });
     attachStream(tiles.get('local'), stream);
     updateControls();
     record('published');
@@ -329,6 +343,7 @@ async function stats() {
       packetsReceived: s.packetsReceived ?? 0,
       bytesReceived: s.bytesReceived ?? 0,
       frameWidth: s.frameWidth ?? 0,
+      frameHeight: s.frameHeight ?? 0,
       packetsLost: s.packetsLost ?? 0,
       nackCount: s.nackCount ?? 0,
     });
@@ -345,6 +360,9 @@ async function publishStats() {
     if (s.type !== 'outbound-rtp') return;
     out.push({
       kind: s.kind,
+      rid: s.rid ?? null,
+      frameHeight: s.frameHeight ?? 0,
+      bytesSent: s.bytesSent ?? 0,
       packetsSent: s.packetsSent ?? 0,
       nackCount: s.nackCount ?? 0,
       retransmittedPacketsSent: s.retransmittedPacketsSent ?? 0,

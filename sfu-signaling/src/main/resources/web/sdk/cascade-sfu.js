@@ -9,6 +9,7 @@ const PING_INTERVAL_MS = 10_000;
 // The node closes a socket silent for 30 s; if we hear nothing for as long, the link is dead.
 const SILENCE_TIMEOUT_MS = 30_000;
 const ICE_GATHERING_TIMEOUT_MS = 2_000;
+const ADAPTIVE_DEBOUNCE_MS = 250; // observeVideo: size and visibility changes within this are sent as one
 const RECONNECT_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 10_000];
 // Errors after which joining again with the same token cannot succeed.
 const FATAL_ERRORS = new Set(['replaced', 'invalid_token', 'token_expired', 'unsupported_protocol']);
@@ -75,6 +76,22 @@ function iceGatheringDone(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
   });
 }
 
+/**
+ * Simulcast for a camera track of at least 960x540 (unless turned off): three layers, lowest first (the node takes
+ * the offer's order as lowest first), each half the size of the next, with bitrate caps that leave the top layer
+ * most of the room.
+ */
+function defaultVideoEncodings(track, options) {
+  if (!options.simulcast) return null;
+  const { width = 0, height = 0 } = track.getSettings?.() ?? {};
+  if (Math.max(width, height) < 960 || Math.min(width, height) < 540) return null;
+  return [
+    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+    { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_700_000 },
+  ];
+}
+
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -131,6 +148,7 @@ export class Room extends Emitter {
     this._reconnectTimer = null;
     this._closedByUser = false;
     this._session = 0; // bumped on every (re)connect; callbacks of older sessions are ignored
+    this._trackSettings = new Map(); // trackId -> last track_settings sent (JSON), to send only changes
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -162,7 +180,9 @@ export class Room extends Emitter {
   /**
    * Captures media with getUserMedia (or takes `options.stream`) and publishes it on the publish PC.
    * @param {object} [options] {audio, video} as for getUserMedia (`video: {width, height}` are ideal values),
-   *   or {stream: MediaStream}; `videoEncodings` is passed to addTransceiver as sendEncodings (simulcast).
+   *   or {stream: MediaStream}; `videoEncodings` is passed to addTransceiver as sendEncodings. Without it, a
+   *   camera of at least 960x540 is sent in three simulcast layers (a quarter, half and full size; each
+   *   subscriber gets the one that fits how it shows the video); `simulcast: false` sends one.
    * @returns {Promise<MediaStream>} the local stream
    */
   async publish(options = { audio: true, video: true }) {
@@ -176,7 +196,7 @@ export class Room extends Emitter {
       });
     }
     this.localStream = stream;
-    this._publishOptions = { videoEncodings: options.videoEncodings };
+    this._publishOptions = { videoEncodings: options.videoEncodings, simulcast: options.simulcast !== false };
     for (const track of stream.getTracks()) {
       if (this._mutedKinds[track.kind]) track.enabled = false;
     }
@@ -194,6 +214,55 @@ export class Room extends Emitter {
     for (const t of this.localTracks) {
       if (t.kind === kind) this._send({ type: 'mute', trackId: t.trackId, muted: !!muted });
     }
+  }
+
+  /**
+   * Tells the node what this client wants of a remote video: `{enabled}` false pauses it (nothing is sent);
+   * `{quality: 'low'|'medium'|'high'}` caps its simulcast layer; `{height}` (device pixels) asks for the smallest
+   * layer that fills that height. Kept until changed, across the node's renegotiations.
+   */
+  setTrackSettings(trackId, { enabled = true, quality = 'high', height = 0 } = {}) {
+    const settings = { enabled: !!enabled, quality, height: Math.max(0, Math.min(8192, Math.round(height || 0))) };
+    const key = JSON.stringify(settings);
+    if (this._trackSettings.get(trackId) === key) return;
+    this._trackSettings.set(trackId, key);
+    this._send({ type: 'track_settings', trackId, ...settings });
+  }
+
+  /**
+   * Adaptive stream: follows how `element` shows the remote video `trackId` and keeps the node's choice in line:
+   * the layer that fills the element's height in device pixels, and nothing while the element is hidden or off
+   * screen. Returns a function that stops following.
+   */
+  observeVideo(trackId, element) {
+    let visible = true;
+    let timer = null;
+    const update = () => {
+      timer = null;
+      const shown = visible && element.isConnected && element.clientHeight > 0 && !document.hidden;
+      const height = Math.round(element.clientHeight * (globalThis.devicePixelRatio || 1));
+      this.setTrackSettings(trackId, { enabled: shown, height });
+    };
+    const schedule = () => {
+      if (timer == null) timer = setTimeout(update, ADAPTIVE_DEBOUNCE_MS);
+    };
+    const resize = typeof ResizeObserver === 'function' ? new ResizeObserver(schedule) : null;
+    resize?.observe(element);
+    const intersect = typeof IntersectionObserver === 'function'
+      ? new IntersectionObserver((entries) => {
+        visible = entries.some((e) => e.isIntersecting);
+        schedule();
+      })
+      : null;
+    intersect?.observe(element);
+    document.addEventListener('visibilitychange', schedule);
+    schedule();
+    return () => {
+      clearTimeout(timer);
+      resize?.disconnect();
+      intersect?.disconnect();
+      document.removeEventListener('visibilitychange', schedule);
+    };
   }
 
   /** Whether our audio or video is muted. */
@@ -235,6 +304,7 @@ export class Room extends Emitter {
     this._lastHeardMs = Date.now();
     this._pingTimer = setInterval(() => this._keepAlive(session), PING_INTERVAL_MS);
 
+    this._trackSettings.clear(); // a new session: the node knows none of them
     const joined = await this._request({ type: 'join', token: this._token, protocol: PROTOCOL_VERSION });
     if (session !== this._session) throw new SfuError('aborted', 'session replaced');
     this.participantId = joined.participantId;
@@ -258,8 +328,9 @@ export class Room extends Emitter {
     this._watchPeerConnection(session, pc, 'publish');
     for (const track of this.localStream.getTracks()) {
       const init = { direction: 'sendonly', streams: [this.localStream] };
-      if (track.kind === 'video' && this._publishOptions.videoEncodings) {
-        init.sendEncodings = this._publishOptions.videoEncodings;
+      if (track.kind === 'video') {
+        const encodings = this._publishOptions.videoEncodings ?? defaultVideoEncodings(track, this._publishOptions);
+        if (encodings) init.sendEncodings = encodings;
       }
       pc.addTransceiver(track, init);
     }

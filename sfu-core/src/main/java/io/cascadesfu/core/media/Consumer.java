@@ -61,17 +61,21 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
         return sendStats.packetCount();
     }
 
-    /**
-     * One packet of the producer, validated once by the transport it arrived on: its payload starts at
-     * {@code payloadOffset} and is {@code payloadLength} bytes without padding (rewrites change header fields in
-     * place, never their length). Borrowed: copy what is sent.
-     */
-    abstract void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, boolean keyframe, long nowNs);
-
-    /** The subscriber asked for a keyframe (PLI or FIR). */
-    final void onKeyframeRequest(long nowNs) {
-        producer.requestKeyframe(nowNs);
+    /** SSRCs this consumer sends on, from {@link #ssrc()} up: one, or one per layer where every layer goes. */
+    int ssrcCount() {
+        return 1;
     }
+
+    /**
+     * One packet of the producer's stream {@code layer}, validated once by the transport it arrived on: its payload
+     * starts at {@code payloadOffset} and is {@code payloadLength} bytes without padding (rewrites change header
+     * fields in place, never their length). Borrowed: copy what is sent.
+     */
+    abstract void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, int layer, boolean keyframe,
+                                long nowNs);
+
+    /** The subscriber asked for a keyframe (PLI or FIR) on {@code ssrc}, one of this consumer's. */
+    abstract void onKeyframeRequest(long ssrc, long nowNs);
 
     /**
      * The subscriber NACKed packets (RFC 4585 generic NACK at {@code off} in {@code rtcp}, already validated
@@ -83,22 +87,27 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
     abstract void onSubscriberConnected(long nowNs);
 
     /**
-     * Appends a sender report for this stream (RFC 3550 6.4.1) if one can be made consistent with
-     * the publisher's clocks: NTP and RTP times are extrapolated from the publisher's last SR so
-     * that audio and video of one publisher stay in sync at the subscriber.
+     * Appends this consumer's sender reports (RFC 3550 6.4.1), where they can be made consistent with the
+     * publisher's clocks.
      *
      * @return true if a report was written
      */
-    final boolean writeSenderReport(ByteBuf out, long nowNs) {
-        if (!forwardedAny || !producer.hasSenderReport()) {
+    abstract boolean writeSenderReports(ByteBuf out, long nowNs);
+
+    /**
+     * Appends a sender report on {@code ssrc} for what is forwarded from {@code stream}, whose timestamps are moved
+     * by {@code tsOffset}: NTP and RTP times are extrapolated from the publisher's last SR of that stream, so that
+     * audio and video of one publisher stay in sync at the subscriber. False if the stream had no SR yet.
+     */
+    final boolean writeSenderReport(ByteBuf out, long ssrc, ProducerStream stream, long tsOffset, long nowNs) {
+        if (!stream.hasSenderReport) {
             return false;
         }
-        long sinceSrNs = nowNs - producer.senderReportArrivalNs();
-        long inRtpNow = producer.senderReportRtpTimestamp() + sinceSrNs * clockRate / 1_000_000_000L;
-        long outRtpNow = (inRtpNow + timestampOffset) & 0xFFFF_FFFFL;
-        long ntpNow = NtpTime.fromUnixNanos(NtpTime.toUnixNanos(producer.senderReportNtp()) + sinceSrNs);
-        RtcpWriter.writeSenderReport(out, params.ssrc(), ntpNow, outRtpNow, sendStats.packetCount(),
-                sendStats.octetCount());
+        long sinceSrNs = nowNs - stream.srArrivalNs;
+        long inRtpNow = stream.srRtpTimestamp + sinceSrNs * clockRate / 1_000_000_000L;
+        long outRtpNow = (inRtpNow + tsOffset) & 0xFFFF_FFFFL;
+        long ntpNow = NtpTime.fromUnixNanos(NtpTime.toUnixNanos(stream.srNtp) + sinceSrNs);
+        RtcpWriter.writeSenderReport(out, ssrc, ntpNow, outRtpNow, sendStats.packetCount(), sendStats.octetCount());
         return true;
     }
 
@@ -109,7 +118,9 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
         closed = true;
         producer.removeConsumer(this);
         subscriber.removeConsumer(this);
-        subscriber.transport().onSsrcRetired(params.ssrc());
+        for (int i = 0; i < ssrcCount(); i++) {
+            subscriber.transport().onSsrcRetired((params.ssrc() + i) & 0xFFFF_FFFFL);
+        }
     }
 
     @Override

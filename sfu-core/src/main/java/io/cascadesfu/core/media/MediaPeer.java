@@ -39,7 +39,7 @@ public final class MediaPeer implements TransportListener {
     private final long rtcpSsrc = ThreadLocalRandom.current().nextInt() & 0xFFFF_FFFFL;
     private final String cname;
 
-    private final LongObjectHashMap<Producer> producersBySsrc = new LongObjectHashMap<>();
+    private final LongObjectHashMap<ProducerStream> streamsBySsrc = new LongObjectHashMap<>();
     private final Map<String, Producer> producersByMid = new HashMap<>();
     private final List<Producer> producers = new ArrayList<>();
     private final LongObjectHashMap<Consumer> consumersBySsrc = new LongObjectHashMap<>();
@@ -95,25 +95,32 @@ public final class MediaPeer implements TransportListener {
     void addProducer(Producer p) {
         producers.add(p);
         producersByMid.put(p.params().mid(), p);
-        if (p.ssrc() >= 0) {
-            producersBySsrc.put(p.ssrc(), p);
+        for (int i = 0; i < p.streamCount(); i++) {
+            ProducerStream s = p.stream(i);
+            if (s.ssrc >= 0) {
+                streamsBySsrc.put(s.ssrc, s);
+            }
         }
     }
 
     void removeProducer(Producer p) {
         producers.remove(p);
         producersByMid.remove(p.params().mid(), p);
-        producersBySsrc.values().removeIf(x -> x == p);
+        streamsBySsrc.values().removeIf(x -> x.producer == p);
     }
 
     void addConsumer(Consumer c) {
         consumers.add(c);
-        consumersBySsrc.put(c.ssrc(), c);
+        for (int i = 0; i < c.ssrcCount(); i++) {
+            consumersBySsrc.put((c.ssrc() + i) & 0xFFFF_FFFFL, c);
+        }
     }
 
     void removeConsumer(Consumer c) {
         consumers.remove(c);
-        consumersBySsrc.remove(c.ssrc());
+        for (int i = 0; i < c.ssrcCount(); i++) {
+            consumersBySsrc.remove((c.ssrc() + i) & 0xFFFF_FFFFL);
+        }
     }
 
     @Override
@@ -132,43 +139,62 @@ public final class MediaPeer implements TransportListener {
     public void onTransportRtp(MediaTransport t, ByteBuf packet, int payloadOffset, long nowNs) {
         assert router.loop().inEventLoop();
         long ssrc = RtpPacket.ssrc(packet);
-        Producer p = producersBySsrc.get(ssrc);
-        if (p == null) {
-            p = bindBySsrcOrMid(packet, ssrc);
-            if (p == null) {
+        ProducerStream s = streamsBySsrc.get(ssrc);
+        if (s == null) {
+            s = bindByMid(packet, ssrc);
+            if (s == null) {
                 metrics.drop(DropReason.UNKNOWN_SSRC);
                 return;
             }
         }
-        p.onRtp(packet, payloadOffset, nowNs);
+        s.producer.onRtp(s, packet, payloadOffset, nowNs);
     }
 
     /**
-     * A packet from an SSRC not announced in the SDP: bind it to the producer its MID header
-     * extension names (RFC 8843 9.2), if that producer has no SSRC yet.
+     * A packet from an SSRC not announced in the SDP: bind it to the stream of the producer its MID header
+     * extension names (RFC 8843 9.2), the one its RID extension names (RFC 8852) if the producer has several, if
+     * that stream has no SSRC yet. Once per stream: the bound SSRC is looked up directly from then on.
      */
-    private Producer bindBySsrcOrMid(ByteBuf packet, long ssrc) {
+    private ProducerStream bindByMid(ByteBuf packet, long ssrc) {
         for (int i = 0; i < producers.size(); i++) {
             Producer p = producers.get(i);
             int extId = p.params().midExtensionId();
-            if (p.ssrc() >= 0 || extId <= 0) {
+            if (extId <= 0) {
                 continue;
             }
-            int at = RtpPacket.findExtension(packet, extId);
-            if (at < 0) {
+            String mid = extensionText(packet, extId);
+            if (mid == null) {
                 continue;
             }
-            int len = RtpPacket.extensionLength(packet, at);
-            String mid = packet.toString(packet.readerIndex() + at, len, StandardCharsets.US_ASCII);
             Producer named = producersByMid.get(mid);
-            if (named != null && named.ssrc() < 0) {
-                named.bindSsrc(ssrc);
-                producersBySsrc.put(ssrc, named);
-                return named;
+            if (named == null) {
+                return null;
             }
-            return null;
+            ProducerStream stream;
+            if (named.streamCount() == 1) {
+                stream = named.stream(0);
+            } else {
+                int ridExt = named.params().ridExtensionId();
+                String rid = ridExt <= 0 ? null : extensionText(packet, ridExt);
+                stream = rid == null ? null : named.streamByRid(rid);
+            }
+            if (stream == null || stream.ssrc >= 0) {
+                return null;
+            }
+            stream.ssrc = ssrc;
+            streamsBySsrc.put(ssrc, stream);
+            return stream;
         }
         return null;
+    }
+
+    private static String extensionText(ByteBuf packet, int extId) {
+        int at = RtpPacket.findExtension(packet, extId);
+        if (at < 0) {
+            return null;
+        }
+        int len = RtpPacket.extensionLength(packet, at);
+        return packet.toString(packet.readerIndex() + at, len, StandardCharsets.US_ASCII);
     }
 
     @Override
@@ -192,24 +218,19 @@ public final class MediaPeer implements TransportListener {
         switch (type) {
             case RtcpPacket.SR -> {
                 if (len >= 28) {
-                    Producer p = producersBySsrc.get(RtcpPacket.senderSsrc(packet, off));
-                    if (p != null) {
+                    ProducerStream s = streamsBySsrc.get(RtcpPacket.senderSsrc(packet, off));
+                    if (s != null) {
                         int base = packet.readerIndex() + off;
-                        p.onSenderReport(packet.getLong(base + 8), packet.getUnsignedInt(base + 16), nowNs);
+                        s.onSenderReport(packet.getLong(base + 8), packet.getUnsignedInt(base + 16), nowNs);
                     }
                 }
             }
             case RtcpPacket.PSFB -> {
-                if (RtcpPacket.isPli(packet, off)) {
-                    Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(packet, off));
-                    if (c != null) {
-                        c.onKeyframeRequest(nowNs);
-                    }
-                } else if (RtcpPacket.isFir(packet, off)) {
-                    Consumer c = consumersBySsrc.get(RtcpPacket.firSsrc(packet, off));
-                    if (c != null) {
-                        c.onKeyframeRequest(nowNs);
-                    }
+                long media = RtcpPacket.isPli(packet, off) ? RtcpPacket.mediaSsrc(packet, off)
+                        : RtcpPacket.isFir(packet, off) ? RtcpPacket.firSsrc(packet, off) : -1;
+                Consumer c = media < 0 ? null : consumersBySsrc.get(media);
+                if (c != null) {
+                    c.onKeyframeRequest(media, nowNs);
                 }
             }
             case RtcpPacket.RTPFB -> {
@@ -234,35 +255,46 @@ public final class MediaPeer implements TransportListener {
     }
 
     /**
-     * Sends this peer its periodic RTCP: a receiver report about every producer it publishes and a
-     * sender report (+ SDES) for every consumer it receives.
+     * Sends this peer its periodic RTCP: a receiver report about every stream it publishes and
+     * sender reports (+ SDES) for every consumer it receives.
      */
     void sendReports(long nowNs) {
         if (closed || !transport.isConnected()) {
             return;
         }
         boolean sent = false;
-        for (int from = 0; from < producers.size(); from += MAX_REPORT_BLOCKS) {
-            int to = Math.min(producers.size(), from + MAX_REPORT_BLOCKS);
-            ByteBuf out = allocRtcp();
-            int start = RtcpWriter.writeReceiverReport(out, rtcpSsrc);
-            int count = 0;
-            for (int i = from; i < to; i++) {
-                Producer p = producers.get(i);
-                if (p.ssrc() >= 0 && p.receiveStats().hasReceived()) {
-                    p.receiveStats().writeReportBlock(out, p.ssrc(), nowNs);
-                    count++;
+        ByteBuf out = null;
+        int start = 0;
+        int count = 0;
+        for (int i = 0; i < producers.size(); i++) {
+            Producer p = producers.get(i);
+            for (int layer = 0; layer < p.streamCount(); layer++) {
+                ProducerStream s = p.stream(layer);
+                if (s.ssrc < 0 || !s.receiveStats.hasReceived()) {
+                    continue;
+                }
+                if (out == null) {
+                    out = allocRtcp();
+                    start = RtcpWriter.writeReceiverReport(out, rtcpSsrc);
+                    count = 0;
+                }
+                s.receiveStats.writeReportBlock(out, s.ssrc, nowNs);
+                if (++count == MAX_REPORT_BLOCKS) {
+                    sent |= finishReceiverReport(out, start, count);
+                    out = null;
                 }
             }
-            RtcpWriter.finishReport(out, start, count);
-            RtcpWriter.writeSdesCname(out, rtcpSsrc, cname);
-            transport.sendRtcp(out);
-            sent = true;
+        }
+        if (out != null) {
+            sent |= finishReceiverReport(out, start, count);
+        } else if (!sent && !producers.isEmpty()) {
+            ByteBuf empty = allocRtcp();
+            sent = finishReceiverReport(empty, RtcpWriter.writeReceiverReport(empty, rtcpSsrc), 0);
         }
         for (int i = 0; i < consumers.size(); i++) {
             Consumer c = consumers.get(i);
-            ByteBuf out = allocRtcp();
-            if (c.writeSenderReport(out, nowNs)) {
+            out = allocRtcp();
+            if (c.writeSenderReports(out, nowNs)) {
                 RtcpWriter.writeSdesCname(out, c.ssrc(), cname);
                 transport.sendRtcp(out);
                 sent = true;
@@ -273,6 +305,13 @@ public final class MediaPeer implements TransportListener {
         if (sent) {
             transport.flush();
         }
+    }
+
+    private boolean finishReceiverReport(ByteBuf out, int start, int count) {
+        RtcpWriter.finishReport(out, start, count);
+        RtcpWriter.writeSdesCname(out, rtcpSsrc, cname);
+        transport.sendRtcp(out);
+        return true;
     }
 
     /** Closes this peer's producers and consumers and its transport. Idempotent. */

@@ -4,11 +4,12 @@ import io.cascadesfu.core.rtp.RtpPacket;
 import io.netty.buffer.ByteBuf;
 
 /**
- * A stream carried over a pipe to another router (a worker of this node today, a relay link to another node
- * later): only the SSRC is mapped to the pipe's own, so that streams of publishers whose SSRCs collide stay
- * apart; sequence numbers, timestamps, payload type and every header extension (audio level, MID/RID,
- * abs-capture-time, dependency descriptor) pass unchanged, so the far router sees the publisher's stream
- * as it was sent and gaps stay gaps. No keyframe gating: every packet goes, the far side's consumers gate.
+ * A track carried over a pipe to another router (a worker of this node today, a relay link to another node
+ * later): every stream (simulcast layer) of the producer goes, layer {@code i} on the pipe SSRC
+ * {@code ssrc + i}, so that streams of publishers whose SSRCs collide stay apart; sequence numbers, timestamps,
+ * payload type and every header extension (audio level, MID/RID, abs-capture-time, dependency descriptor) pass
+ * unchanged, so the far router sees the publisher's streams as they were sent and gaps stay gaps. No keyframe
+ * gating: every packet goes, the far side's consumers gate and choose layers.
  *
  * <p>Threading: the router's worker loop only.
  */
@@ -19,22 +20,46 @@ public final class PipeConsumer extends Consumer {
     }
 
     @Override
-    void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, boolean keyframe, long nowNs) {
+    int ssrcCount() {
+        return producer.streamCount();
+    }
+
+    @Override
+    void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, int layer, boolean keyframe,
+                       long nowNs) {
         if (isClosed() || !subscriber.transport().isConnected()) {
             return;
         }
         int length = packet.readableBytes();
         ByteBuf out = subscriber.allocRtp(length);
         out.writeBytes(packet, packet.readerIndex(), length);
-        RtpPacket.setSsrc(out, params.ssrc());
+        RtpPacket.setSsrc(out, (params.ssrc() + layer) & 0xFFFF_FFFFL);
         forwardedAny = true;
         sendStats.onPacketSent(payloadLength, RtpPacket.timestamp(out), nowNs);
         subscriber.transport().sendRtp(out, payloadOffset);
     }
 
     @Override
+    void onKeyframeRequest(long ssrc, long nowNs) {
+        producer.requestKeyframe((int) ((ssrc - params.ssrc()) & 0xFFFF_FFFFL), nowNs);
+    }
+
+    @Override
     void onNack(ByteBuf rtcp, int off, long nowNs) {
         // The far router answers NACKs from its own copy of the stream: nothing is lost inside a pipe.
+    }
+
+    /** One report per layer, on its pipe SSRC, with the publisher's own timestamps (a pipe does not move them). */
+    @Override
+    boolean writeSenderReports(ByteBuf out, long nowNs) {
+        if (!forwardedAny) {
+            return false;
+        }
+        boolean any = false;
+        for (int layer = 0; layer < producer.streamCount(); layer++) {
+            any |= writeSenderReport(out, (params.ssrc() + layer) & 0xFFFF_FFFFL, producer.stream(layer), 0, nowNs);
+        }
+        return any;
     }
 
     @Override

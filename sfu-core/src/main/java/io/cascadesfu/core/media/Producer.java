@@ -3,14 +3,14 @@ package io.cascadesfu.core.media;
 import io.cascadesfu.core.rtcp.RtcpWriter;
 import io.cascadesfu.core.rtp.Keyframes;
 import io.cascadesfu.core.rtp.RtpPacket;
-import io.cascadesfu.core.rtp.RtpReceiveStats;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One published track as it arrives at the node, and its fan-out to {@link Consumer}s.
+ * One published track as it arrives at the node, and its fan-out to {@link Consumer}s. A track has one
+ * {@link ProducerStream} per simulcast layer ({@code rid}), or one: each consumer chooses which layer it forwards.
  *
  * <p>Lifecycle: made by {@link Router#produce} when a publisher's SDP is accepted; closed when the
  * publisher unpublishes or leaves, which closes its consumers.
@@ -25,21 +25,9 @@ public final class Producer {
     private final String id;
     private final MediaPeer publisher;
     private final ProducerParams params;
-    private final RtpReceiveStats receiveStats;
+    private final ProducerStream[] streams;
     private final List<Consumer> consumers = new ArrayList<>();
-    /** Video only: what a subscriber may NACK. */
-    private final PacketCache cache;
-    /** Video only: what the node asks the publisher again for. */
-    private final NackGenerator nacks;
-    private long ssrc;
-    private long lastKeyframeRequestNs = Long.MIN_VALUE / 2;
     private boolean closed;
-
-    // The publisher's last sender report: its NTP/RTP clock pair, for the subscribers' reports.
-    private boolean hasSenderReport;
-    private long srNtp;
-    private long srRtpTimestamp;
-    private long srArrivalNs;
 
     private final long keyframeRequestIntervalNs;
     // Audio level (RFC 6464) since the last sample: the loudest packet (127 - level in -dBov), -1 if none carried one.
@@ -51,10 +39,13 @@ public final class Producer {
         this.id = id;
         this.publisher = publisher;
         this.params = params;
-        this.ssrc = params.ssrc();
-        this.receiveStats = new RtpReceiveStats(params.clockRate());
-        this.cache = params.kind() == TrackKind.VIDEO ? new PacketCache() : null;
-        this.nacks = params.kind() == TrackKind.VIDEO && params.askForLoss() ? new NackGenerator() : null;
+        boolean video = params.kind() == TrackKind.VIDEO;
+        this.streams = new ProducerStream[params.streamCount()];
+        for (int i = 0; i < streams.length; i++) {
+            String rid = params.rids().isEmpty() ? "" : params.rids().get(i);
+            long ssrc = params.ssrc() < 0 ? -1 : (params.ssrc() + i) & 0xFFFF_FFFFL;
+            streams[i] = new ProducerStream(this, i, rid, ssrc, params.clockRate(), video, params.askForLoss());
+        }
     }
 
     public String id() {
@@ -73,12 +64,43 @@ public final class Producer {
         return publisher;
     }
 
+    /** SSRC of the first stream, -1 until known. */
     public long ssrc() {
-        return ssrc;
+        return streams[0].ssrc;
     }
 
-    void bindSsrc(long ssrc) {
-        this.ssrc = ssrc;
+    /** Streams (simulcast layers, lowest first); at least one. */
+    public int streamCount() {
+        return streams.length;
+    }
+
+    ProducerStream stream(int layer) {
+        return streams[layer];
+    }
+
+    /** The stream with {@code rid}, or null. */
+    ProducerStream streamByRid(String rid) {
+        for (ProducerStream s : streams) {
+            if (s.rid.equals(rid)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** Whether layer {@code layer} received a packet recently. */
+    public boolean isLayerActive(int layer, long nowNs) {
+        return layer >= 0 && layer < streams.length && streams[layer].isActive(nowNs);
+    }
+
+    /** Received bitrate of a layer over the last second; 0 if it is not flowing. */
+    public long layerBitrateBps(int layer, long nowNs) {
+        return streams[layer].bitrateBps(nowNs);
+    }
+
+    /** Frame height last seen on a layer's keyframes, 0 if unknown. */
+    public int layerHeight(int layer) {
+        return streams[layer].height;
     }
 
     public boolean isClosed() {
@@ -87,10 +109,6 @@ public final class Producer {
 
     public int consumerCount() {
         return consumers.size();
-    }
-
-    public RtpReceiveStats receiveStats() {
-        return receiveStats;
     }
 
     void addConsumer(Consumer consumer) {
@@ -102,19 +120,30 @@ public final class Producer {
     }
 
     /**
-     * One decrypted RTP packet from the publisher, validated by its transport (payload at {@code payloadOffset}).
+     * One decrypted RTP packet of {@code stream}, validated by its transport (payload at {@code payloadOffset}).
      * Borrowed: each consumer copies what it sends.
      */
-    void onRtp(ByteBuf packet, int payloadOffset, long nowNs) {
+    void onRtp(ProducerStream stream, ByteBuf packet, int payloadOffset, long nowNs) {
         if (closed) {
             return;
         }
-        receiveStats.onPacket(RtpPacket.sequenceNumber(packet), RtpPacket.timestamp(packet), nowNs);
+        int seq = RtpPacket.sequenceNumber(packet);
+        stream.receiveStats.onPacket(seq, RtpPacket.timestamp(packet), nowNs);
+        stream.countBytes(packet.readableBytes(), nowNs);
         int payloadLength = RtpPacket.payloadLength(packet, payloadOffset);
-        boolean keyframe = params.kind() == TrackKind.VIDEO
-                && Keyframes.isKeyframe(packet, payloadOffset, payloadLength, params.codec());
-        if (cache != null) {
-            cache.put(packet, publisher.allocRtp(packet.readableBytes()));
+        boolean keyframe = false;
+        if (params.kind() == TrackKind.VIDEO) {
+            keyframe = Keyframes.isKeyframe(packet, payloadOffset, payloadLength, params.codec());
+            if (keyframe) {
+                int size = Keyframes.frameSize(packet, payloadOffset, payloadLength, params.codec());
+                if (size > 0) {
+                    stream.width = size >>> 16;
+                    stream.height = size & 0xFFFF;
+                }
+            }
+        }
+        if (stream.cache != null) {
+            stream.cache.put(packet, publisher.allocRtp(packet.readableBytes()));
         }
         if (params.audioLevelExtensionId() > 0) {
             int at = RtpPacket.findExtension(packet, params.audioLevelExtensionId());
@@ -125,25 +154,27 @@ public final class Producer {
                 }
             }
         }
+        NackGenerator nacks = stream.nacks;
         if (nacks != null) {
-            nacks.onPacket(RtpPacket.sequenceNumber(packet), nowNs);
+            nacks.onPacket(seq, nowNs);
             if (nacks.missing() > 0 && nacks.isDue(nowNs)) {
-                askAgain(nowNs);
+                askAgain(stream, nowNs);
             }
         }
+        int layer = stream.layer;
         List<Consumer> list = consumers;
         for (int i = 0, n = list.size(); i < n; i++) {
-            list.get(i).onProducerRtp(packet, payloadOffset, payloadLength, keyframe, nowNs);
+            list.get(i).onProducerRtp(packet, payloadOffset, payloadLength, layer, keyframe, nowNs);
         }
     }
 
     /** NACKs to the publisher for what is missing and due (a gap the publisher's transport lost). */
-    private void askAgain(long nowNs) {
+    private void askAgain(ProducerStream stream, long nowNs) {
         if (!publisher.transport().isConnected()) {
             return;
         }
         ByteBuf out = publisher.allocRtcp();
-        int asked = nacks.writeDue(out, publisher.rtcpSsrc(), ssrc, nowNs);
+        int asked = stream.nacks.writeDue(out, publisher.rtcpSsrc(), stream.ssrc, nowNs);
         if (asked == 0) {
             out.release();
             return;
@@ -162,47 +193,35 @@ public final class Producer {
         return peak;
     }
 
-    /** A cached packet of this track (publisher's numbering), borrowed; null if absent or not video. */
-    ByteBuf cached(int seq) {
+    /** A cached packet of a layer (publisher's numbering), borrowed; null if absent or not video. */
+    ByteBuf cached(int layer, int seq) {
+        PacketCache cache = streams[layer].cache;
         return cache == null ? null : cache.get(seq);
     }
 
-    void onSenderReport(long ntpTimestamp, long rtpTimestamp, long nowNs) {
-        receiveStats.onSenderReport(ntpTimestamp, nowNs);
-        hasSenderReport = true;
-        srNtp = ntpTimestamp;
-        srRtpTimestamp = rtpTimestamp;
-        srArrivalNs = nowNs;
-    }
-
-    boolean hasSenderReport() {
-        return hasSenderReport;
-    }
-
-    long senderReportNtp() {
-        return srNtp;
-    }
-
-    long senderReportRtpTimestamp() {
-        return srRtpTimestamp;
-    }
-
-    long senderReportArrivalNs() {
-        return srArrivalNs;
+    /** Asks the publisher for a keyframe on every stream (see {@link #requestKeyframe(int, long)}). */
+    public void requestKeyframe(long nowNs) {
+        for (int i = 0; i < streams.length; i++) {
+            requestKeyframe(i, nowNs);
+        }
     }
 
     /**
-     * Asks the publisher for a keyframe (PLI), at most once per keyframe request interval however many subscribers
-     * ask: the requests of a whole audience are merged into one.
+     * Asks the publisher for a keyframe (PLI) on one layer, at most once per keyframe request interval however
+     * many subscribers ask: the requests of a whole audience are merged into one.
      */
-    public void requestKeyframe(long nowNs) {
-        if (closed || params.kind() != TrackKind.VIDEO || ssrc < 0 || !publisher.transport().isConnected()
-                || nowNs - lastKeyframeRequestNs < keyframeRequestIntervalNs) {
+    public void requestKeyframe(int layer, long nowNs) {
+        if (closed || params.kind() != TrackKind.VIDEO || layer < 0 || layer >= streams.length) {
             return;
         }
-        lastKeyframeRequestNs = nowNs;
+        ProducerStream s = streams[layer];
+        if (s.ssrc < 0 || !publisher.transport().isConnected()
+                || nowNs - s.lastKeyframeRequestNs < keyframeRequestIntervalNs) {
+            return;
+        }
+        s.lastKeyframeRequestNs = nowNs;
         ByteBuf out = publisher.allocRtcp();
-        RtcpWriter.writePli(out, publisher.rtcpSsrc(), ssrc);
+        RtcpWriter.writePli(out, publisher.rtcpSsrc(), s.ssrc);
         publisher.transport().sendRtcp(out);
         publisher.transport().flush();
     }
@@ -216,13 +235,16 @@ public final class Producer {
             c.close();
         }
         consumers.clear();
-        if (cache != null) {
-            cache.clear();
+        for (ProducerStream s : streams) {
+            if (s.cache != null) {
+                s.cache.clear();
+            }
         }
     }
 
     @Override
     public String toString() {
-        return "Producer[" + id + " " + params.kind() + " ssrc=" + ssrc + "]";
+        return "Producer[" + id + " " + params.kind() + " ssrc=" + ssrc()
+                + (streams.length > 1 ? " layers=" + streams.length : "") + "]";
     }
 }

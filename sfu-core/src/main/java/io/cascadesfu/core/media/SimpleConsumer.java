@@ -3,15 +3,24 @@ package io.cascadesfu.core.media;
 import io.cascadesfu.core.metrics.DropReason;
 import io.cascadesfu.core.metrics.SfuMetrics;
 import io.cascadesfu.core.rtcp.RtcpPacket;
+import io.cascadesfu.core.rtp.Codec;
 import io.cascadesfu.core.rtp.RtpPacket;
 import io.cascadesfu.core.rtp.RtpRewriter;
+import io.cascadesfu.core.rtp.Vp8Rewriter;
 import io.netty.buffer.ByteBuf;
 
 /**
- * A stream as one subscriber negotiated it: SSRC, payload type, header extension ids, sequence numbers and
- * timestamps rewritten; video starts on a keyframe (asked for when the subscriber connects).
+ * A track as one subscriber negotiated it: one stream with its SSRC, payload type, header extension ids, sequence
+ * numbers and timestamps rewritten; video starts on a keyframe (asked for when the subscriber connects).
  *
- * <p>Threading: the router's worker loop only.
+ * <p><b>Layers.</b> Of a simulcast track it forwards one layer at a time: the highest one that is flowing and
+ * within the subscriber's preference ({@link #setPreference}: a maximum layer, or the height the video is shown
+ * at, or paused) and the bandwidth cap ({@link #setBandwidthLayer}). It moves to another layer only on a keyframe
+ * of that layer (asked for when needed) and keeps sequence numbers, timestamps and VP8 picture ids continuous, so
+ * the receiver sees one stream without a glitch. A layer the publisher stops sending is left for the next lower
+ * one that flows.
+ *
+ * <p>Threading: the router's worker loop only. No allocation per packet beyond the pooled copy sent.
  */
 public final class SimpleConsumer extends Consumer {
     /**
@@ -19,29 +28,128 @@ public final class SimpleConsumer extends Consumer {
      * the worker spend its time (and the other subscribers' latency) resending.
      */
     static final int MAX_PACKETS_PER_NACK = 64;
+    /** Heights assumed for layers whose keyframes do not say (H264, VP9, AV1): the top layer 720, each lower half. */
+    static final int ASSUMED_TOP_HEIGHT = 720;
+    /** No limit on the layer. */
+    public static final int ANY_LAYER = Integer.MAX_VALUE;
+
     private final byte[] extensionIds;
     private final RtpRewriter rewriter;
-    private boolean waitingForKeyframe;
+    private final Vp8Rewriter vp8;
+    /** Layer forwarded now; -1 while waiting for a keyframe (start, resume, reconnect). */
+    private int currentLayer = -1;
+    /** Subscriber's preference: highest layer wanted (-1: paused) and the height shown at (0: no preference). */
+    private int maxLayer = ANY_LAYER;
+    private int maxHeight;
+    /** The bandwidth allocator's cap. */
+    private int bandwidthLayer = ANY_LAYER;
 
     SimpleConsumer(String id, Producer producer, MediaPeer subscriber, ConsumerParams params) {
         super(id, producer, subscriber, params);
         this.extensionIds = params.extensionIds();
         this.rewriter = new RtpRewriter(params.ssrc(), clockRate);
-        this.waitingForKeyframe = producer.kind() == TrackKind.VIDEO;
+        this.vp8 = producer.params().codec() == Codec.VP8 ? new Vp8Rewriter() : null;
+        if (producer.kind() == TrackKind.AUDIO) {
+            currentLayer = 0;
+        }
+    }
+
+    /**
+     * What the subscriber wants of a video: at most layer {@code maxLayer} ({@link #ANY_LAYER}: any; -1 pauses it:
+     * nothing is sent until it is wanted again), and no more than the lowest layer that is at least {@code height}
+     * lines tall (0: no size given).
+     */
+    public void setPreference(int maxLayer, int height) {
+        if (this.maxLayer >= 0 && maxLayer < 0 && producer.kind() == TrackKind.VIDEO) {
+            currentLayer = -1; // resumes on a keyframe
+        }
+        this.maxLayer = maxLayer;
+        this.maxHeight = Math.max(0, height);
+    }
+
+    /** The bandwidth allocator's cap on the layer ({@link #ANY_LAYER}: none). */
+    public void setBandwidthLayer(int layer) {
+        this.bandwidthLayer = layer;
+    }
+
+    /** Layer forwarded now, -1 if none (waiting for a keyframe, or paused). */
+    public int currentLayer() {
+        return currentLayer;
+    }
+
+    /** The layer this consumer should forward now, -1 if paused. */
+    int targetLayer(long nowNs) {
+        if (maxLayer < 0 || bandwidthLayer < 0) {
+            return -1;
+        }
+        int streams = producer.streamCount();
+        if (streams == 1) {
+            return 0;
+        }
+        int cap = Math.min(Math.min(maxLayer, bandwidthLayer), streams - 1);
+        if (maxHeight > 0) {
+            for (int layer = 0; layer < cap; layer++) {
+                if (layerHeight(layer, streams) * 10 >= maxHeight * 9) {
+                    cap = layer;
+                    break;
+                }
+            }
+        }
+        for (int layer = cap; layer >= 0; layer--) {
+            if (producer.isLayerActive(layer, nowNs)) {
+                return layer;
+            }
+        }
+        for (int layer = cap + 1; layer < streams; layer++) {
+            if (producer.isLayerActive(layer, nowNs)) {
+                return layer; // nothing flows within the cap: the lowest that flows beats a frozen picture
+            }
+        }
+        return cap;
+    }
+
+    private int layerHeight(int layer, int streams) {
+        int seen = producer.layerHeight(layer);
+        return seen > 0 ? seen : ASSUMED_TOP_HEIGHT >> (streams - 1 - layer);
     }
 
     @Override
-    void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, boolean keyframe, long nowNs) {
+    void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, int layer, boolean keyframe,
+                       long nowNs) {
         if (isClosed() || !subscriber.transport().isConnected()) {
             return;
         }
-        if (waitingForKeyframe) {
-            if (!keyframe) {
-                subscriber.metrics().drop(DropReason.WAITING_FOR_KEYFRAME);
-                producer.requestKeyframe(nowNs);
-                return;
+        if (layer != currentLayer || producer.streamCount() > 1) {
+            int target = targetLayer(nowNs);
+            if (target < 0) {
+                currentLayer = producer.kind() == TrackKind.VIDEO ? -1 : currentLayer;
+                return; // paused
             }
-            waitingForKeyframe = false;
+            if (layer != currentLayer) {
+                if (layer != target) {
+                    if (target != currentLayer) {
+                        producer.requestKeyframe(target, nowNs);
+                    }
+                    return; // a layer this subscriber does not get
+                }
+                if (!keyframe) {
+                    if (currentLayer < 0) {
+                        subscriber.metrics().drop(DropReason.WAITING_FOR_KEYFRAME);
+                    }
+                    producer.requestKeyframe(target, nowNs);
+                    return;
+                }
+                if (currentLayer >= 0) {
+                    subscriber.metrics().layerSwitched();
+                }
+                currentLayer = layer;
+                rewriter.switchSource();
+                if (vp8 != null) {
+                    vp8.switchSource();
+                }
+            } else if (target != currentLayer) {
+                producer.requestKeyframe(target, nowNs); // keep this layer until the target's keyframe comes
+            }
         }
         int length = packet.readableBytes();
         ByteBuf out = subscriber.allocRtp(length);
@@ -54,10 +162,19 @@ public final class SimpleConsumer extends Consumer {
         }
         RtpPacket.setPayloadType(out, params.payloadType());
         RtpPacket.rewriteExtensionIds(out, extensionIds);
+        if (vp8 != null) {
+            vp8.rewrite(out, payloadOffset, payloadLength, false);
+        }
         timestampOffset = RtpPacket.timestamp(out) - inTimestamp;
         forwardedAny = true;
         sendStats.onPacketSent(payloadLength, RtpPacket.timestamp(out), nowNs);
         subscriber.transport().sendRtp(out);
+    }
+
+    @Override
+    void onKeyframeRequest(long ssrc, long nowNs) {
+        int layer = currentLayer >= 0 ? currentLayer : targetLayer(nowNs);
+        producer.requestKeyframe(Math.max(0, layer), nowNs);
     }
 
     /**
@@ -66,7 +183,7 @@ public final class SimpleConsumer extends Consumer {
      */
     @Override
     void onNack(ByteBuf rtcp, int off, long nowNs) {
-        if (isClosed() || !subscriber.transport().isConnected()) {
+        if (isClosed() || !subscriber.transport().isConnected() || currentLayer < 0) {
             return;
         }
         int items = RtcpPacket.nackCount(rtcp, off);
@@ -89,7 +206,7 @@ public final class SimpleConsumer extends Consumer {
         SfuMetrics metrics = subscriber.metrics();
         metrics.nackRequested();
         int in = rewriter.inputSequenceOf(outSeq);
-        ByteBuf cached = in < 0 ? null : producer.cached(in);
+        ByteBuf cached = in < 0 ? null : producer.cached(currentLayer, in);
         if (cached == null) {
             metrics.nackMissed();
             return;
@@ -104,15 +221,30 @@ public final class SimpleConsumer extends Consumer {
         }
         RtpPacket.setPayloadType(out, params.payloadType());
         RtpPacket.rewriteExtensionIds(out, extensionIds);
+        if (vp8 != null) {
+            int payloadOffset = RtpPacket.validate(out);
+            if (payloadOffset > 0) {
+                vp8.rewrite(out, payloadOffset, RtpPacket.payloadLength(out, payloadOffset), true);
+            }
+        }
         metrics.retransmitted();
         subscriber.transport().sendRtp(out);
     }
 
     @Override
+    boolean writeSenderReports(ByteBuf out, long nowNs) {
+        return forwardedAny && currentLayer >= 0
+                && writeSenderReport(out, params.ssrc(), producer.stream(currentLayer), timestampOffset, nowNs);
+    }
+
+    @Override
     void onSubscriberConnected(long nowNs) {
         if (producer.kind() == TrackKind.VIDEO) {
-            waitingForKeyframe = true;
-            producer.requestKeyframe(nowNs);
+            currentLayer = -1;
+            int target = targetLayer(nowNs);
+            if (target >= 0) {
+                producer.requestKeyframe(target, nowNs);
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ public final class SfuMetrics {
     private final Counter nackMissed;
     private final Counter retransmitted;
     private final Counter nackSent;
+    private final Counter layerSwitches;
 
     public SfuMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -61,6 +62,9 @@ public final class SfuMetrics {
                 .description("Packets the node sent again from its cache, answering NACKs").register(registry);
         nackSent = Counter.builder("sfu.nack.sent")
                 .description("Packets the node asked publishers again for (gaps in what they sent)").register(registry);
+        layerSwitches = Counter.builder("sfu.layer.switches")
+                .description("Simulcast layer switches of subscribers (each on a keyframe of the new layer)")
+                .register(registry);
         addressSwitches = Counter.builder("sfu.ice.address.switches")
                 .description("Transports whose media moved to a new client address (fresh ICE check, then "
                         + "authenticated SRTP from it)")
@@ -129,6 +133,15 @@ public final class SfuMetrics {
 
     public double retransmittedCount() {
         return retransmitted.count();
+    }
+
+    /** A subscriber's consumer moved to another simulcast layer. */
+    public void layerSwitched() {
+        layerSwitches.increment();
+    }
+
+    public double layerSwitches() {
+        return layerSwitches.count();
     }
 
     /** A transport's media moved to a new client address. */

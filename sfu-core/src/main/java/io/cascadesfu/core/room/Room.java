@@ -191,9 +191,18 @@ public final class Room {
             var source = via == null ? track.producer : via.destProducer;
             if (source != null && !source.isClosed() && !subscriber.peer().isClosed()) {
                 s.consumer = router.consume(subscriber.peer(), source, params);
+                s.applyPreference();
             }
         });
         return s;
+    }
+
+    /** Hands a subscription's layer preference to its consumer (see {@link Subscription#setPreference}). */
+    void preferenceChanged(Subscription s) {
+        if (s.isClosed()) {
+            return;
+        }
+        s.subscriber.worker().execute(s::applyPreference);
     }
 
     void unsubscribe(Subscription s) {
@@ -230,7 +239,8 @@ public final class Room {
         if (p == null) {
             MediaWorker origin = track.worker();
             PipeState ps = pipeBetween(origin, dest);
-            long ssrc = (ps.ssrcBase + ps.nextSsrc++) & 0xFFFF_FFFFL;
+            long ssrc = (ps.ssrcBase + ps.nextSsrc) & 0xFFFF_FFFFL;
+            ps.nextSsrc += track.params().streamCount(); // layer i crosses on ssrc + i
             PipedTrack created = new PipedTrack(track, ps.pipe, dest, ssrc);
             ps.tracks++;
             track.piped[dest.index()] = created;
@@ -242,10 +252,8 @@ public final class Room {
                     created.sourceConsumer = originRouter.pipeConsume(pipe.peer(origin), track.producer, ssrc);
                 }
             });
-            ProducerParams pp = track.params();
             // Nothing is lost inside the node: the origin producer asks the publisher for what it lost.
-            ProducerParams piped = new ProducerParams(pp.mid(), pp.kind(), pp.codec(), pp.payloadType(),
-                    pp.clockRate(), ssrc, 0, false);
+            ProducerParams piped = track.params().piped(ssrc);
             dest.execute(() -> created.destProducer = destRouter.produce(track.id() + "~" + dest.index(),
                     pipe.peer(dest), piped));
             p = created;

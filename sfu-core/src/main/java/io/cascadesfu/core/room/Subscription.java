@@ -2,6 +2,7 @@ package io.cascadesfu.core.room;
 
 import io.cascadesfu.core.media.Consumer;
 import io.cascadesfu.core.media.ConsumerParams;
+import io.cascadesfu.core.media.SimpleConsumer;
 
 /**
  * One subscriber endpoint receiving one track: a consumer on the subscriber's worker, fed by the track's producer
@@ -15,6 +16,9 @@ public final class Subscription {
     final ConsumerParams params;
     final PipedTrack via;
     private boolean closed;
+    // Written on the control thread, read on the subscriber's worker in the task that follows each write.
+    private volatile int maxLayer = SimpleConsumer.ANY_LAYER;
+    private volatile int maxHeight;
     // Worker-owned (subscriber's worker).
     Consumer consumer;
 
@@ -44,6 +48,29 @@ public final class Subscription {
 
     void markClosed() {
         closed = true;
+    }
+
+    /**
+     * What the subscriber wants of a simulcast video: at most layer {@code maxLayer} (0 lowest;
+     * {@link SimpleConsumer#ANY_LAYER} any; -1 pauses the track: nothing is sent until it is wanted again) and no
+     * more than the lowest layer at least {@code height} lines tall (0: no size). Applies at the next keyframe of
+     * the layer chosen. Control thread.
+     */
+    public void setPreference(int maxLayer, int height) {
+        this.maxLayer = maxLayer;
+        this.maxHeight = height;
+        subscriber.member().room().preferenceChanged(this);
+    }
+
+    public int maxLayer() {
+        return maxLayer;
+    }
+
+    /** Subscriber's worker. */
+    void applyPreference() {
+        if (consumer instanceof SimpleConsumer simple) {
+            simple.setPreference(maxLayer, maxHeight);
+        }
     }
 
     /** Stops sending the track to the subscriber. Idempotent. */

@@ -92,19 +92,25 @@ public final class Keyframes {
 
     /** {@code start}/{@code end} are absolute buffer indices. */
     private static boolean isVp8Keyframe(ByteBuf buf, int start, int end) {
+        int pos = vp8PayloadHeader(buf, start, end);
+        return pos >= 0 && (buf.getByte(pos) & VP8_INVERSE_KEYFRAME_BIT) == 0;
+    }
+
+    /** Absolute index of the VP8 payload header of a first-partition start packet, -1 if none. */
+    private static int vp8PayloadHeader(ByteBuf buf, int start, int end) {
         int b0 = buf.getUnsignedByte(start);
         if ((b0 & VP8_S_BIT) == 0 || (b0 & VP8_PID_MASK) != 0) {
-            return false;
+            return -1;
         }
         int pos = start + 1;
         if ((b0 & VP8_X_BIT) != 0) {
             if (pos >= end) {
-                return false;
+                return -1;
             }
             int x = buf.getUnsignedByte(pos++);
             if ((x & VP8_I_BIT) != 0) {
                 if (pos >= end) {
-                    return false;
+                    return -1;
                 }
                 pos += (buf.getByte(pos) & VP8_M_BIT) != 0 ? 2 : 1;
             }
@@ -115,7 +121,30 @@ public final class Keyframes {
                 pos++;
             }
         }
-        return pos < end && (buf.getByte(pos) & VP8_INVERSE_KEYFRAME_BIT) == 0;
+        return pos < end ? pos : -1;
+    }
+
+    /**
+     * The frame size a keyframe's first packet announces, as {@code width << 16 | height}; -1 if the codec or the
+     * packet does not say (only VP8 is read: its key frame header, RFC 6386 9.1, holds a start code and 14-bit
+     * width and height after the 3-byte frame tag).
+     */
+    public static int frameSize(ByteBuf buf, int payloadOffset, int payloadLength, Codec codec) {
+        if (codec != Codec.VP8 || payloadOffset < 0 || payloadLength <= 0
+                || payloadLength > buf.readableBytes() - payloadOffset) {
+            return -1;
+        }
+        int start = buf.readerIndex() + payloadOffset;
+        int end = start + payloadLength;
+        int pos = vp8PayloadHeader(buf, start, end);
+        if (pos < 0 || pos + 10 > end || (buf.getByte(pos) & VP8_INVERSE_KEYFRAME_BIT) != 0
+                || buf.getUnsignedByte(pos + 3) != 0x9d || buf.getUnsignedByte(pos + 4) != 0x01
+                || buf.getUnsignedByte(pos + 5) != 0x2a) {
+            return -1;
+        }
+        int width = buf.getUnsignedShortLE(pos + 6) & 0x3FFF;
+        int height = buf.getUnsignedShortLE(pos + 8) & 0x3FFF;
+        return width == 0 || height == 0 ? -1 : width << 16 | height;
     }
 
     private static boolean isH264Keyframe(ByteBuf buf, int start, int end) {

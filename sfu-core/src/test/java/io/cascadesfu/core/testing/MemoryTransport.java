@@ -64,13 +64,21 @@ public final class MemoryTransport implements MediaTransport {
 
     /** Delivers an RTP or RTCP packet to the router, on the worker, as received from the peer. Any thread. */
     public void inject(byte[] packet) {
+        inject(packet, 0);
+    }
+
+    /**
+     * As {@link #inject(byte[])}, received {@code laterNs} after now (on the monotonic clock): lets a test move time
+     * forward (a layer going quiet, a request interval passing) without sleeping.
+     */
+    public void inject(byte[] packet, long laterNs) {
         worker.execute(() -> {
             if (closed || listener == null) {
                 return;
             }
             ByteBuf buf = Unpooled.wrappedBuffer(packet.clone());
-            long nowNs = System.nanoTime();
-            worker.stats().setBatchStartNs(nowNs);
+            worker.stats().setBatchStartNs(System.nanoTime());
+            long nowNs = System.nanoTime() + laterNs;
             try {
                 if (RtcpPacket.looksLikeRtcp(buf)) {
                     listener.onTransportRtcp(this, buf, nowNs);
@@ -91,7 +99,16 @@ public final class MemoryTransport implements MediaTransport {
         return rtcpSent.stream().filter(MemoryTransport::containsPli).count();
     }
 
+    /** PLIs the node sent on this transport asking for a keyframe on {@code mediaSsrc}. */
+    public long plisSentFor(long mediaSsrc) {
+        return rtcpSent.stream().filter(c -> containsPli(c, mediaSsrc)).count();
+    }
+
     private static boolean containsPli(byte[] compound) {
+        return containsPli(compound, -1);
+    }
+
+    private static boolean containsPli(byte[] compound, long mediaSsrc) {
         ByteBuf b = Unpooled.wrappedBuffer(compound);
         int off = 0;
         while (off + 4 <= b.readableBytes()) {
@@ -99,7 +116,7 @@ public final class MemoryTransport implements MediaTransport {
             if (len <= 0) {
                 return false;
             }
-            if (RtcpPacket.isPli(b, off)) {
+            if (RtcpPacket.isPli(b, off) && (mediaSsrc < 0 || RtcpPacket.mediaSsrc(b, off) == mediaSsrc)) {
                 return true;
             }
             off += len;

@@ -95,6 +95,8 @@ final class Participant implements EndpointListener {
         boolean rejected;
         /** Inactive in an offer the client has answered: may carry another track now. */
         boolean reusable;
+        /** What the client asked of this video ({@code track_settings}); kept across re-subscriptions. */
+        TrackSettings settings = TrackSettings.DEFAULT;
         /** Part of the last offer sent, and whether it was active there. */
         boolean offered;
         boolean offeredActive;
@@ -131,6 +133,9 @@ final class Participant implements EndpointListener {
         n.put("mid", t.info.mid());
         n.put("muted", t.muted);
         n.put("codec", t.info.codec().name());
+        if (!t.info.rids().isEmpty()) {
+            n.put("layers", t.info.rids().size());
+        }
         return n;
     }
 
@@ -216,7 +221,7 @@ final class Participant implements EndpointListener {
     }
 
     private static boolean sameStream(PublishedTrackInfo a, PublishedTrackInfo b) {
-        return a.kind().equals(b.kind()) && a.ssrc() == b.ssrc()
+        return a.kind().equals(b.kind()) && a.ssrc() == b.ssrc() && a.rids().equals(b.rids())
                 && a.codec().payloadType() == b.codec().payloadType()
                 && a.codec().name().equalsIgnoreCase(b.codec().name());
     }
@@ -226,21 +231,24 @@ final class Participant implements EndpointListener {
         CodecDescription c = info.codec();
         int midExt = 0;
         int levelExt = 0;
+        int ridExt = 0;
         for (HeaderExtension e : info.extensions()) {
             if (SubscriberMedia.MID_URI.equals(e.uri())) {
                 midExt = e.id();
+            } else if (SubscriberMedia.RID_URI.equals(e.uri())) {
+                ridExt = e.id();
             } else if (SubscriberMedia.AUDIO_LEVEL_URI.equals(e.uri()) && kind == TrackKind.AUDIO) {
                 levelExt = e.id();
             }
         }
         String trackId = RoomManager.newId("TR_");
         ProducerParams params = new ProducerParams(info.mid(), kind, Codec.fromName(c.name()), c.payloadType(),
-                c.clockRate(), info.ssrc(), midExt, true, levelExt);
+                c.clockRate(), info.ssrc(), midExt, true, levelExt, info.rids(), ridExt);
         Track track = member.publish(publishEndpoint, trackId, params);
         PublishedTrack t = new PublishedTrack(trackId, info, track);
         published.put(info.mid(), t);
-        log.info("room={} participant={} published {} track {} ({}, ssrc {})", room.name, id, info.kind(), trackId,
-                c.name(), info.ssrc());
+        log.info("room={} participant={} published {} track {} ({}, {})", room.name, id, info.kind(), trackId,
+                c.name(), info.rids().isEmpty() ? "ssrc " + info.ssrc() : "simulcast " + info.rids());
         ObjectNode event = JSON.objectNode();
         event.put("type", "track_published");
         event.put("participantId", id);
@@ -344,6 +352,7 @@ final class Participant implements EndpointListener {
         slot.rejected = false;
         slot.reusable = false;
         slot.offered = false;
+        slot.settings = TrackSettings.DEFAULT;
     }
 
     private void deactivate(SubscriberSlotState s) {
@@ -426,10 +435,29 @@ final class Participant implements EndpointListener {
             }
             ConsumerParams params = SubscriberMedia.consumerParams(s.kind, s.source.info, s.ssrc);
             s.subscription = room.core.subscribe(subscribeEndpoint, s.source.track, params);
+            if (!s.settings.equals(TrackSettings.DEFAULT)) {
+                s.subscription.setPreference(s.settings.coreMaxLayer(), s.settings.height());
+            }
         }
         if (subscriptionsDirty) {
             subscriptionsDirty = false;
             updateSubscriptions();
+        }
+    }
+
+    /**
+     * Handles {@code track_settings}: what this subscriber wants of a video it receives. Settings for a track it
+     * does not receive (any more: the publisher may just have left) are ignored.
+     */
+    void onTrackSettings(String trackId, TrackSettings settings) {
+        for (SubscriberSlotState s : slots) {
+            if (s.source != null && s.source.trackId.equals(trackId)) {
+                s.settings = settings;
+                if (s.subscription != null) {
+                    s.subscription.setPreference(settings.coreMaxLayer(), settings.height());
+                }
+                return;
+            }
         }
     }
 

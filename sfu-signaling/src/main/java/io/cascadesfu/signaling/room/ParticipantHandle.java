@@ -29,6 +29,10 @@ public final class ParticipantHandle {
         participant.onMute(trackId, muted);
     }
 
+    public void trackSettings(String trackId, TrackSettings settings) {
+        participant.onTrackSettings(trackId, settings);
+    }
+
     public void leave(String reason) {
         manager.leave(participant, reason);
     }

@@ -5,6 +5,7 @@ import io.cascadesfu.core.media.TrackKind;
 import io.cascadesfu.signaling.sdp.CodecDescription;
 import io.cascadesfu.signaling.sdp.HeaderExtension;
 import io.cascadesfu.signaling.sdp.PublishedTrackInfo;
+import io.cascadesfu.signaling.sdp.PublisherAnswer;
 import io.cascadesfu.signaling.sdp.SubscriberSlot;
 import java.util.List;
 import java.util.Locale;
@@ -19,13 +20,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * these values.
  */
 final class SubscriberMedia {
-    static final String MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid";
+    static final String MID_URI = PublisherAnswer.MID_URI;
+    static final String RID_URI = PublisherAnswer.RID_URI;
     static final String AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
     static final String VIDEO_ORIENTATION_URI = "urn:3gpp:video-orientation";
     static final String ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 
     /** Extensions the node accepts from publishers. */
-    static final Set<String> PUBLISHER_EXTENSIONS = Set.of(MID_URI, AUDIO_LEVEL_URI, VIDEO_ORIENTATION_URI);
+    static final Set<String> PUBLISHER_EXTENSIONS = Set.of(MID_URI, RID_URI, AUDIO_LEVEL_URI,
+            VIDEO_ORIENTATION_URI);
 
     /** Subscriber-side ids: the same URI has the same id in every m-section (RFC 8843 bundle rule). */
     private static final Map<String, Integer> SUBSCRIBER_EXTENSION_IDS = Map.of(

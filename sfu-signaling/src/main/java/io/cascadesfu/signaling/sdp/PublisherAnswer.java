@@ -8,19 +8,29 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 
 /**
  * Answers the offer of a browser's publish PeerConnection, where the browser sends and the server receives.
  *
  * <p>The answer is ICE-lite, DTLS {@code passive} (the server is always the DTLS server), BUNDLE with rtcp-mux.
- * Each acceptable section gets exactly one codec and no rtx, so the browser retransmits on the media SSRC;
- * rid simulcast is left out of the answer, which makes the browser send a single encoding (RFC 8853 section 5.3).
+ * Each acceptable section gets exactly one codec and no rtx, so the browser retransmits on the media SSRC.
+ * A video section that offers rid simulcast (RFC 8853) with the MID and RID header extensions gets it: the answer
+ * receives each rid, in the offer's order, which the node takes as lowest quality first. Without the extensions,
+ * or with more streams than {@link #MAX_SIMULCAST_STREAMS}, simulcast is left out of the answer, which makes the
+ * browser send a single encoding (RFC 8853 section 5.3).
  *
  * <p>Stateless and thread-safe.
  */
 public final class PublisherAnswer {
     /** The rtcp-fb values the server handles on a published stream. */
     private static final List<String> SUPPORTED_FEEDBACK = List.of("nack", "nack pli", "ccm fir");
+    public static final String MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid";
+    public static final String RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+    /** Simulcast streams accepted per track. */
+    public static final int MAX_SIMULCAST_STREAMS = 4;
+    /** RFC 8851 rid-id: alphanumerics, '-' and '_' (length bounded here: it goes into logs and answers). */
+    private static final Pattern RID = Pattern.compile("[A-Za-z0-9_-]{1,16}");
 
     /**
      * @param sdp    the answer, CRLF line endings
@@ -129,10 +139,40 @@ public final class PublisherAnswer {
                     .line("a=rtcp-rsize")
                     .extensions(extensions)
                     .codec(codec, section.kind());
-            tracks.add(new PublishedTrackInfo(section.mid(), section.kind(), codec, extensions, section.ssrc(), -1,
-                    List.of(), section.streamId(), section.trackId()));
+            List<String> rids = simulcastRids(section, extensions);
+            for (String rid : rids) {
+                sdp.line("a=rid:" + rid + " recv");
+            }
+            if (!rids.isEmpty()) {
+                sdp.line("a=simulcast:recv " + String.join(";", rids));
+            }
+            tracks.add(new PublishedTrackInfo(section.mid(), section.kind(), codec, extensions,
+                    rids.isEmpty() ? section.ssrc() : -1, -1, rids, section.streamId(), section.trackId()));
         }
         return new Result(sdp.toString(), tracks);
+    }
+
+    /** The rids the answer receives: the offer's, if simulcast can be accepted for this section; else none. */
+    private static List<String> simulcastRids(MediaSection section, List<HeaderExtension> accepted) {
+        List<String> rids = section.sendRids();
+        if (!section.kind().equals("video") || rids.size() < 2 || rids.size() > MAX_SIMULCAST_STREAMS) {
+            return List.of();
+        }
+        boolean mid = false;
+        boolean rid = false;
+        for (HeaderExtension e : accepted) {
+            mid |= e.uri().equals(MID_URI);
+            rid |= e.uri().equals(RID_URI);
+        }
+        if (!mid || !rid) {
+            return List.of();
+        }
+        for (String r : rids) {
+            if (!RID.matcher(r).matches()) {
+                return List.of();
+            }
+        }
+        return rids;
     }
 
     /**

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocketFrame> implements ClientConnection {
     private static final Logger log = LoggerFactory.getLogger(SignalingHandler.class);
     static final int PROTOCOL_VERSION = 1;
-    private static final Set<String> TYPES = Set.of("join", "publish_offer", "subscribe_answer", "mute", "ping", "leave");
+    private static final Set<String> TYPES = Set.of("join", "publish_offer", "subscribe_answer", "mute", "track_settings",
+            "ping", "leave");
 
     private final ObjectMapper mapper;
     private final TokenService tokens;
@@ -176,6 +177,7 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
                     }
                     p.mute(requireText(node, "trackId"), node.get("muted").asBoolean());
                 }
+                case "track_settings" -> p.trackSettings(requireText(node, "trackId"), trackSettings(node));
                 case "leave" -> {
                     p.leave("left");
                     participant = null;
@@ -189,6 +191,30 @@ public final class SignalingHandler extends SimpleChannelInboundHandler<WebSocke
             log.error("participant={} {} failed", p.participantId(), type, e);
             send(error("internal", type + " failed", id));
         }
+    }
+
+    /** {@code enabled} (default true), {@code quality} (low, medium, high; default high), {@code height} (0..8192). */
+    private static io.cascadesfu.signaling.room.TrackSettings trackSettings(JsonNode node) throws SignalingException {
+        JsonNode enabled = node.get("enabled");
+        if (enabled != null && !enabled.isBoolean()) {
+            throw new SignalingException("bad_request", "enabled must be true or false");
+        }
+        JsonNode quality = node.get("quality");
+        int maxLayer = io.cascadesfu.signaling.room.TrackSettings.ANY_LAYER;
+        if (quality != null) {
+            maxLayer = switch (quality.isTextual() ? quality.asText() : "") {
+                case "low" -> 0;
+                case "medium" -> 1;
+                case "high" -> io.cascadesfu.signaling.room.TrackSettings.ANY_LAYER;
+                default -> throw new SignalingException("bad_request", "quality must be low, medium or high");
+            };
+        }
+        JsonNode height = node.get("height");
+        if (height != null && (!height.canConvertToInt() || height.asInt() < 0 || height.asInt() > 8192)) {
+            throw new SignalingException("bad_request", "height must be a number of pixels, 0..8192");
+        }
+        return new io.cascadesfu.signaling.room.TrackSettings(enabled == null || enabled.asBoolean(), maxLayer,
+                height == null ? 0 : height.asInt());
     }
 
     private static String requireText(JsonNode node, String field) throws SignalingException {

@@ -216,4 +216,33 @@ class PublisherAnswerTest {
         assertTrue(first.contains("\r\no=- 77 1 IN IP4 0.0.0.0\r\n"));
         assertTrue(second.contains("\r\no=- 77 2 IN IP4 0.0.0.0\r\n"));
     }
+
+    @Test
+    void acceptsChromiumSimulcastWithTheMidAndRidExtensionsLowestFirstAsOffered() throws SdpException {
+        Set<String> withRid = new java.util.HashSet<>(SUPPORTED_EXTENSIONS);
+        withRid.add(PublisherAnswer.RID_URI);
+        PublisherAnswer.Result result = PublisherAnswer.build(SdpParser.parse(SdpFixtures.load(SdpFixtures.SIMULCAST)),
+                LOCAL, VP8_FIRST, withRid);
+        String sdp = result.sdp();
+        assertTrue(sdp.contains("\r\na=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;f\r\n"), sdp);
+        assertTrue(sdp.contains("a=extmap:10 " + PublisherAnswer.RID_URI + "\r\n"), "the RID extension keeps its id");
+        PublishedTrackInfo video = result.tracks().get(1);
+        assertEquals(List.of("q", "h", "f"), video.rids());
+        assertEquals(-1, video.ssrc(), "layer SSRCs are learned from the RID extension");
+        assertTrue(result.tracks().get(0).rids().isEmpty(), "audio has one stream");
+    }
+
+    @Test
+    void leavesSimulcastOutWithoutTheRidExtensionOrWithRidsThatAreNotTokens() throws SdpException {
+        Set<String> withRid = new java.util.HashSet<>(SUPPORTED_EXTENSIONS);
+        withRid.add(PublisherAnswer.RID_URI);
+        String offer = SdpFixtures.load(SdpFixtures.SIMULCAST);
+        String noExtension = offer.replace("a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n", "");
+        assertFalse(PublisherAnswer.build(SdpParser.parse(noExtension), LOCAL, VP8_FIRST, withRid).sdp()
+                .contains("a=simulcast"), "no RID extension: the layers could not be told apart");
+        String badRid = offer.replace("a=rid:h send", "a=rid:h\u00e9 send").replace("q;h;f", "q;h\u00e9;f");
+        PublisherAnswer.Result result = PublisherAnswer.build(SdpParser.parse(badRid), LOCAL, VP8_FIRST, withRid);
+        assertFalse(result.sdp().contains("a=rid"), "a rid that is not an RFC 8851 token is never echoed");
+        assertTrue(result.tracks().get(1).rids().isEmpty());
+    }
 }
