@@ -35,6 +35,10 @@ test('each video arrives in the layer that fits its tile, switches with it, and 
     const layers = await waitFor('alice to send three simulcast layers', () => alice.publishStats(),
       (s) => s.filter((x) => x.kind === 'video' && x.rid && x.packetsSent > 0).length === 3, { timeoutMs: 30_000 });
     tc.diagnostic(`alice sends ${JSON.stringify(layers.filter((x) => x.kind === 'video').map((x) => [x.rid, x.frameHeight]))}`);
+    // The node's transport-cc feedback lets alice's congestion control find room for all three layers.
+    const bwe = await waitFor("alice's bandwidth estimate to reach 2 Mbit/s", () => alice.publishStats(),
+      (s) => (s.find((x) => x.kind === 'transport')?.availableOutgoingBitrate ?? 0) >= 2_000_000, { timeoutMs: 30_000 });
+    tc.diagnostic(`alice's estimate: ${bwe.find((x) => x.kind === 'transport').availableOutgoingBitrate} bit/s`);
 
     const first = await waitFor('carol to get for each tile the layer that fits it', () => view(carol), fits,
       { timeoutMs: 60_000 });

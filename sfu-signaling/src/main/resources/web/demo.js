@@ -357,6 +357,11 @@ async function publishStats() {
   if (!pc) return [];
   const out = [];
   (await pc.getStats()).forEach((s) => {
+    if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate != null) {
+      // The browser's bandwidth estimate toward the node (from the node's transport-cc feedback).
+      out.push({ kind: 'transport', availableOutgoingBitrate: s.availableOutgoingBitrate });
+      return;
+    }
     if (s.type !== 'outbound-rtp') return;
     out.push({
       kind: s.kind,

@@ -1,5 +1,6 @@
 package io.cascadesfu.core.media;
 
+import io.cascadesfu.core.bwe.TransportCcRecorder;
 import io.cascadesfu.core.metrics.DropReason;
 import io.cascadesfu.core.metrics.SfuMetrics;
 import io.cascadesfu.core.rtcp.RtcpPacket;
@@ -46,6 +47,9 @@ public final class MediaPeer implements TransportListener {
     private final List<Consumer> consumers = new ArrayList<>();
     private PeerListener listener;
     private boolean closed;
+    /** Arrival times of what the peer publishes, for its congestion control; null until a producer negotiates it. */
+    private TransportCcRecorder transportCc;
+    private int transportCcExtensionId;
 
     MediaPeer(String id, MediaTransport transport, Router router, SfuMetrics metrics) {
         this.id = id;
@@ -93,6 +97,12 @@ public final class MediaPeer implements TransportListener {
     }
 
     void addProducer(Producer p) {
+        int twcc = p.params().transportCcExtensionId();
+        if (twcc > 0 && transportCc == null) {
+            transportCc = new TransportCcRecorder();
+            transportCcExtensionId = twcc;
+            router.transportFeedbackNeeded();
+        }
         producers.add(p);
         producersByMid.put(p.params().mid(), p);
         for (int i = 0; i < p.streamCount(); i++) {
@@ -147,7 +157,34 @@ public final class MediaPeer implements TransportListener {
                 return;
             }
         }
+        if (transportCc != null) {
+            int at = RtpPacket.findExtension(packet, transportCcExtensionId);
+            if (at >= 0 && RtpPacket.extensionLength(packet, at) == 2) {
+                transportCc.onPacket(packet.getUnsignedShort(packet.readerIndex() + at), nowNs);
+            }
+        }
         s.producer.onRtp(s, packet, payloadOffset, nowNs);
+    }
+
+    /**
+     * Sends the publisher transport-cc feedback for what arrived since the last call (draft-holmer-rmcat-transport-
+     * wide-cc-extensions-01: its congestion control reads the arrival times and finds the bandwidth). Called by the
+     * router every {@link Router#TRANSPORT_FEEDBACK_INTERVAL_MS}.
+     */
+    void sendTransportFeedback() {
+        if (closed || transportCc == null || !transportCc.hasPending() || !transport.isConnected()) {
+            return;
+        }
+        long mediaSsrc = producers.isEmpty() ? 0 : Math.max(0, producers.get(0).ssrc());
+        for (int i = 0; i < 8 && transportCc.hasPending(); i++) { // bounded: 8 packets cover the whole ring
+            ByteBuf out = allocRtcp();
+            if (transportCc.writeFeedback(out, rtcpSsrc, mediaSsrc) == 0) {
+                out.release();
+                break;
+            }
+            transport.sendRtcp(out);
+        }
+        transport.flush();
     }
 
     /**

@@ -19,10 +19,13 @@ import java.util.Objects;
  * @param rids           simulcast stream ids (RFC 8851), lowest quality first; empty: one stream. At most
  *                       {@link #MAX_STREAMS}
  * @param ridExtensionId the RFC 8852 rtp-stream-id header extension id, 0 if none
+ * @param transportCcExtensionId the transport-wide sequence number extension id (draft-holmer-rmcat-transport-wide-
+ *                       cc-extensions-01) the publisher stamps, 0 if not negotiated: the node then sends the
+ *                       publisher transport-cc feedback, from which its congestion control finds the bandwidth
  */
 public record ProducerParams(String mid, TrackKind kind, Codec codec, int payloadType, int clockRate, long ssrc,
                              int midExtensionId, boolean askForLoss, int audioLevelExtensionId, List<String> rids,
-                             int ridExtensionId) {
+                             int ridExtensionId, int transportCcExtensionId) {
     /** Streams (simulcast layers) one track may have. */
     public static final int MAX_STREAMS = 4;
 
@@ -33,6 +36,13 @@ public record ProducerParams(String mid, TrackKind kind, Codec codec, int payloa
         if (rids.size() > MAX_STREAMS) {
             throw new IllegalArgumentException("at most " + MAX_STREAMS + " simulcast streams, got " + rids.size());
         }
+    }
+
+    public ProducerParams(String mid, TrackKind kind, Codec codec, int payloadType, int clockRate, long ssrc,
+                          int midExtensionId, boolean askForLoss, int audioLevelExtensionId, List<String> rids,
+                          int ridExtensionId) {
+        this(mid, kind, codec, payloadType, clockRate, ssrc, midExtensionId, askForLoss, audioLevelExtensionId, rids,
+                ridExtensionId, 0);
     }
 
     public ProducerParams(String mid, TrackKind kind, Codec codec, int payloadType, int clockRate, long ssrc,
@@ -58,9 +68,9 @@ public record ProducerParams(String mid, TrackKind kind, Codec codec, int payloa
 
     /**
      * The same track as seen through a pipe: streams on {@code pipeSsrc + i}, no loss to ask for, nothing to bind,
-     * no audio level to sample (the origin samples it).
+     * no audio level to sample (the origin samples it), no congestion feedback (nothing is congested inside).
      */
     public ProducerParams piped(long pipeSsrc) {
-        return new ProducerParams(mid, kind, codec, payloadType, clockRate, pipeSsrc, 0, false, 0, rids, 0);
+        return new ProducerParams(mid, kind, codec, payloadType, clockRate, pipeSsrc, 0, false, 0, rids, 0, 0);
     }
 }

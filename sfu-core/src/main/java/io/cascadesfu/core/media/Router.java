@@ -23,6 +23,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Router {
     static final long REPORT_INTERVAL_MS = 1000;
+    /** How often publishers that negotiated transport-cc get feedback (libwebrtc sends it every 50-250 ms). */
+    static final long TRANSPORT_FEEDBACK_INTERVAL_MS = 100;
 
     private final String id;
     private final EventLoop loop;
@@ -30,6 +32,8 @@ public final class Router {
     private final Map<String, MediaPeer> peers = new LinkedHashMap<>();
     private final Map<String, Producer> producers = new LinkedHashMap<>();
     private final ScheduledFuture<?> reportTimer;
+    /** Started when the first peer needs transport-cc feedback. */
+    private ScheduledFuture<?> feedbackTimer;
     private final long keyframeRequestIntervalNs;
     private int nextConsumerId;
     private boolean closed;
@@ -149,6 +153,24 @@ public final class Router {
         return closed;
     }
 
+    /** A peer publishes with transport-cc: feedback goes out every {@link #TRANSPORT_FEEDBACK_INTERVAL_MS}. */
+    void transportFeedbackNeeded() {
+        if (feedbackTimer == null && !closed) {
+            feedbackTimer = loop.scheduleAtFixedRate(this::sendTransportFeedback, TRANSPORT_FEEDBACK_INTERVAL_MS,
+                    TRANSPORT_FEEDBACK_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void sendTransportFeedback() {
+        for (MediaPeer peer : peers.values()) {
+            try {
+                peer.sendTransportFeedback();
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(Router.class).warn("transport-cc feedback for {} failed", peer, e);
+            }
+        }
+    }
+
     private void sendReports() {
         long nowNs = System.nanoTime();
         for (MediaPeer peer : peers.values()) {
@@ -167,6 +189,9 @@ public final class Router {
         }
         closed = true;
         reportTimer.cancel(false);
+        if (feedbackTimer != null) {
+            feedbackTimer.cancel(false);
+        }
         for (MediaPeer peer : new ArrayList<>(peers.values())) {
             peer.close("room closed");
         }

@@ -232,18 +232,22 @@ final class Participant implements EndpointListener {
         int midExt = 0;
         int levelExt = 0;
         int ridExt = 0;
+        int twccExt = 0;
+        boolean twccFeedback = c.rtcpFeedback().contains("transport-cc");
         for (HeaderExtension e : info.extensions()) {
             if (SubscriberMedia.MID_URI.equals(e.uri())) {
                 midExt = e.id();
             } else if (SubscriberMedia.RID_URI.equals(e.uri())) {
                 ridExt = e.id();
+            } else if (PublisherAnswer.TRANSPORT_CC_URI.equals(e.uri()) && twccFeedback) {
+                twccExt = e.id();
             } else if (SubscriberMedia.AUDIO_LEVEL_URI.equals(e.uri()) && kind == TrackKind.AUDIO) {
                 levelExt = e.id();
             }
         }
         String trackId = RoomManager.newId("TR_");
         ProducerParams params = new ProducerParams(info.mid(), kind, Codec.fromName(c.name()), c.payloadType(),
-                c.clockRate(), info.ssrc(), midExt, true, levelExt, info.rids(), ridExt);
+                c.clockRate(), info.ssrc(), midExt, true, levelExt, info.rids(), ridExt, twccExt);
         Track track = member.publish(publishEndpoint, trackId, params);
         PublishedTrack t = new PublishedTrack(trackId, info, track);
         published.put(info.mid(), t);

@@ -28,7 +28,7 @@ final class SubscriberMedia {
 
     /** Extensions the node accepts from publishers. */
     static final Set<String> PUBLISHER_EXTENSIONS = Set.of(MID_URI, RID_URI, AUDIO_LEVEL_URI,
-            VIDEO_ORIENTATION_URI);
+            VIDEO_ORIENTATION_URI, PublisherAnswer.TRANSPORT_CC_URI);
 
     /** Subscriber-side ids: the same URI has the same id in every m-section (RFC 8843 bundle rule). */
     private static final Map<String, Integer> SUBSCRIBER_EXTENSION_IDS = Map.of(

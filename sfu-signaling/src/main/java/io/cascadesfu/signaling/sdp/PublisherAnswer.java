@@ -24,9 +24,11 @@ import java.util.regex.Pattern;
  */
 public final class PublisherAnswer {
     /** The rtcp-fb values the server handles on a published stream. */
-    private static final List<String> SUPPORTED_FEEDBACK = List.of("nack", "nack pli", "ccm fir");
+    private static final List<String> SUPPORTED_FEEDBACK = List.of("nack", "nack pli", "ccm fir", "transport-cc");
     public static final String MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid";
     public static final String RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+    public static final String TRANSPORT_CC_URI =
+            "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
     /** Simulcast streams accepted per track. */
     public static final int MAX_SIMULCAST_STREAMS = 4;
     /** RFC 8851 rid-id: alphanumerics, '-' and '_' (length bounded here: it goes into logs and answers). */
@@ -51,7 +53,7 @@ public final class PublisherAnswer {
      * video section with the first codec of {@code videoCodecPreference} the offer has (names compared
      * case-insensitively; for H264 packetization-mode=1 with profile-level-id 42e01f first, then any
      * packetization-mode=1; packetization-mode=0 is not accepted). Accepted sections are answered recvonly with
-     * the chosen codec, its rtcp-fb limited to nack, nack pli and ccm fir, and the offer's extmaps whose URI is in
+     * the chosen codec, its rtcp-fb limited to nack, nack pli, ccm fir and transport-cc, and the offer's extmaps whose URI is in
      * {@code supportedExtensionUris} (same ids). Everything else is rejected with port 0 and its mid kept.
      *
      * @throws SdpException if nothing can be accepted, the offer has no BUNDLE group, an accepted section lacks

@@ -72,9 +72,10 @@ class PublisherAnswerTest {
         PublisherAnswer.Result result = answer(SdpFixtures.load(SdpFixtures.SENDONLY), VP8_FIRST);
         SessionDescription answer = SdpParser.parse(result.sdp());
 
-        assertEquals(new CodecDescription(111, "opus", 48000, 2, "minptime=10;useinbandfec=1", List.of(), -1),
+        assertEquals(new CodecDescription(111, "opus", 48000, 2, "minptime=10;useinbandfec=1",
+                List.of("transport-cc"), -1),
                 answer.media().get(0).codecs().get(0));
-        assertEquals(new CodecDescription(96, "VP8", 90000, 0, "", List.of("ccm fir", "nack", "nack pli"), -1),
+        assertEquals(new CodecDescription(96, "VP8", 90000, 0, "", List.of("transport-cc", "ccm fir", "nack", "nack pli"), -1),
                 answer.media().get(1).codecs().get(0));
         assertEquals(List.of(
                 new HeaderExtension(1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
