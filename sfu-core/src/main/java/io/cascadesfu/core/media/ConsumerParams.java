@@ -7,13 +7,24 @@ package io.cascadesfu.core.media;
  * @param payloadType  payload type the subscriber expects
  * @param extensionIds header extension id map: {@code extensionIds[publisherId] = subscriberId}, 0 removes the element;
  *                     256 entries
+ * @param rtxSsrc      SSRC of the subscriber's retransmission stream (RFC 4588), -1 if rtx was not negotiated:
+ *                     retransmissions then go in the stream itself, numbered as first sent
+ * @param rtxPayloadType payload type of rtx for this stream's codec, -1 if none
  */
-public record ConsumerParams(long ssrc, int payloadType, byte[] extensionIds) {
+public record ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, long rtxSsrc, int rtxPayloadType) {
     private static final byte[] IDENTITY_EXTENSIONS = identity();
 
     /** Params that keep the payload type and every header extension id as they are. */
     public static ConsumerParams unchanged(long ssrc, int payloadType) {
         return new ConsumerParams(ssrc, payloadType, IDENTITY_EXTENSIONS);
+    }
+
+    public ConsumerParams(long ssrc, int payloadType, byte[] extensionIds) {
+        this(ssrc, payloadType, extensionIds, -1, -1);
+    }
+
+    public boolean hasRtx() {
+        return rtxSsrc >= 0 && rtxPayloadType >= 0;
     }
 
     private static byte[] identity() {

@@ -1,5 +1,7 @@
 package io.cascadesfu.core.media;
 
+import io.cascadesfu.core.bwe.SendSideEstimator;
+import io.cascadesfu.core.bwe.TransportCcFeedback;
 import io.cascadesfu.core.bwe.TransportCcRecorder;
 import io.cascadesfu.core.metrics.DropReason;
 import io.cascadesfu.core.metrics.SfuMetrics;
@@ -51,6 +53,18 @@ public final class MediaPeer implements TransportListener {
     private TransportCcRecorder transportCc;
     private int transportCcExtensionId;
 
+    // Send side (what this peer receives): transport-wide numbering, the bandwidth estimate and its allocation.
+    /** Estimates start here (a few layers' worth) and are bounded by these. */
+    static final long START_BPS = 1_500_000;
+    static final long MIN_BPS = 50_000;
+    static final long MAX_BPS = 30_000_000;
+    /** A layer is moved up to only if the budget has this much more than its bitrate (in percent). */
+    static final int UP_HEADROOM_PERCENT = 115;
+    private SendSideEstimator estimator;
+    private int nextTransportSeq;
+    /** Consumers whose packets carry no transport-wide number: while any, the estimate undercounts; not used. */
+    private int unstampedConsumers;
+
     MediaPeer(String id, MediaTransport transport, Router router, SfuMetrics metrics) {
         this.id = id;
         this.transport = transport;
@@ -98,7 +112,7 @@ public final class MediaPeer implements TransportListener {
 
     void addProducer(Producer p) {
         int twcc = p.params().transportCcExtensionId();
-        if (twcc > 0 && transportCc == null) {
+        if (twcc > 0 && transportCc == null && p.params().askForLoss()) { // not across a pipe: nothing to report
             transportCc = new TransportCcRecorder();
             transportCcExtensionId = twcc;
             router.transportFeedbackNeeded();
@@ -120,6 +134,16 @@ public final class MediaPeer implements TransportListener {
     }
 
     void addConsumer(Consumer c) {
+        if (c instanceof SimpleConsumer simple) {
+            if (simple.stampsTransportCc()) {
+                if (estimator == null) {
+                    estimator = new SendSideEstimator(START_BPS, MIN_BPS, MAX_BPS);
+                    router.transportFeedbackNeeded();
+                }
+            } else {
+                unstampedConsumers++;
+            }
+        }
         consumers.add(c);
         for (int i = 0; i < c.ssrcCount(); i++) {
             consumersBySsrc.put((c.ssrc() + i) & 0xFFFF_FFFFL, c);
@@ -127,9 +151,117 @@ public final class MediaPeer implements TransportListener {
     }
 
     void removeConsumer(Consumer c) {
+        if (c instanceof SimpleConsumer simple && !simple.stampsTransportCc() && consumers.contains(c)) {
+            unstampedConsumers--;
+        }
         consumers.remove(c);
         for (int i = 0; i < c.ssrcCount(); i++) {
             consumersBySsrc.remove((c.ssrc() + i) & 0xFFFF_FFFFL);
+        }
+    }
+
+    /** The next transport-wide sequence number of what this peer is sent. */
+    int nextTransportSeq() {
+        int seq = nextTransportSeq;
+        nextTransportSeq = (nextTransportSeq + 1) & 0xFFFF;
+        return seq;
+    }
+
+    void onStampedPacketSent(int transportSeq, int bytes, long nowNs) {
+        if (estimator != null) {
+            estimator.onPacketSent(transportSeq, bytes, nowNs);
+        }
+    }
+
+    /** The bandwidth estimate toward this peer, -1 if none (it gives no transport-cc feedback). */
+    public long estimatedBps() {
+        return estimator == null || unstampedConsumers > 0 ? -1 : estimator.estimateBps();
+    }
+
+    /**
+     * Shares the bandwidth estimate among what this peer receives: audio first (what it arrives at), then video,
+     * the videos shown largest first, each the highest layer it wants that fits what is left (the lowest layer
+     * always). Probes for more (padding on a video's rtx stream) while some video gets less than it wants. Every
+     * {@link Router#ALLOCATION_INTERVAL_MS}.
+     */
+    void allocate(long nowNs) {
+        if (closed || estimator == null || unstampedConsumers > 0 || !transport.isConnected()) {
+            return;
+        }
+        long budget = estimator.estimateBps();
+        for (int i = 0; i < consumers.size(); i++) {
+            Consumer c = consumers.get(i);
+            if (c.producer.kind() == TrackKind.AUDIO) {
+                budget -= c.producer.layerBitrateBps(0, nowNs);
+            }
+        }
+        boolean wantsMore = false;
+        SimpleConsumer probeOn = null;
+        // Largest first, without sorting: each round takes the unallocated video shown largest.
+        long allocatedMask = 0;
+        int videos = 0;
+        for (int i = 0; i < consumers.size() && i < 64; i++) {
+            if (consumers.get(i) instanceof SimpleConsumer v && v.producer.kind() == TrackKind.VIDEO) {
+                videos++;
+            }
+        }
+        for (int round = 0; round < videos; round++) {
+            SimpleConsumer next = null;
+            int nextIndex = -1;
+            for (int i = 0; i < consumers.size() && i < 64; i++) {
+                if ((allocatedMask & (1L << i)) == 0 && consumers.get(i) instanceof SimpleConsumer v
+                        && v.producer.kind() == TrackKind.VIDEO
+                        && (next == null || v.preferredHeight() > next.preferredHeight())) {
+                    next = v;
+                    nextIndex = i;
+                }
+            }
+            if (next == null) {
+                break;
+            }
+            allocatedMask |= 1L << nextIndex;
+            int wanted = next.wantedLayer(nowNs);
+            if (wanted < 0) {
+                continue; // paused: costs nothing
+            }
+            int chosen = 0;
+            for (int layer = wanted; layer > 0; layer--) {
+                long bps = next.producer.layerBitrateBps(layer, nowNs);
+                long need = layer > next.bandwidthLayer() ? bps * UP_HEADROOM_PERCENT / 100 : bps;
+                if (need <= budget) {
+                    chosen = layer;
+                    break;
+                }
+            }
+            budget -= next.producer.layerBitrateBps(chosen, nowNs);
+            next.setBandwidthLayer(chosen == next.producer.streamCount() - 1 ? SimpleConsumer.ANY_LAYER : chosen);
+            if (chosen < wanted) {
+                wantsMore = true;
+                if (next.hasRtx()) {
+                    probeOn = next;
+                }
+            }
+        }
+        if (wantsMore && probeOn != null && estimator.wantsProbe(nowNs)) {
+            probe(probeOn, estimator.probeTargetBps(), estimator.probeEndNs(), nowNs);
+        }
+    }
+
+    /** Sends padding on {@code on}'s rtx stream so that this peer's traffic reaches {@code targetBps} until then. */
+    private void probe(SimpleConsumer on, long targetBps, long endNs, long nowNs) {
+        long extraBps = Math.max(0, targetBps - estimator.ackedBps());
+        long durationNs = Math.max(0, endNs - nowNs);
+        long bytes = extraBps * durationNs / 8_000_000_000L;
+        int steps = (int) Math.max(1, Math.min(20, durationNs / 5_000_000L)); // every 5 ms
+        int packetsPerStep = (int) Math.min(20, bytes / SimpleConsumer.MAX_PADDING / steps + 1);
+        for (int step = 0; step < steps; step++) {
+            router.loop().schedule(() -> {
+                long at = System.nanoTime();
+                for (int k = 0; k < packetsPerStep && on.sendPadding(SimpleConsumer.MAX_PADDING, at); k++) {
+                    metrics.probePacketSent();
+                }
+                transport.flush();
+            }, step * 5L, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 
@@ -271,7 +403,11 @@ public final class MediaPeer implements TransportListener {
                 }
             }
             case RtcpPacket.RTPFB -> {
-                if (RtcpPacket.isNack(packet, off)) {
+                if (TransportCcFeedback.isTransportCc(packet, off)) {
+                    if (estimator != null) {
+                        estimator.onFeedback(packet, off, len, nowNs);
+                    }
+                } else if (RtcpPacket.isNack(packet, off)) {
                     Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(packet, off));
                     if (c != null) {
                         c.onNack(packet, off, nowNs);

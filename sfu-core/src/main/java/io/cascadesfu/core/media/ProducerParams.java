@@ -68,9 +68,12 @@ public record ProducerParams(String mid, TrackKind kind, Codec codec, int payloa
 
     /**
      * The same track as seen through a pipe: streams on {@code pipeSsrc + i}, no loss to ask for, nothing to bind,
-     * no audio level to sample (the origin samples it), no congestion feedback (nothing is congested inside).
+     * no audio level to sample (the origin samples it). The transport-wide number element stays (the far side's
+     * consumers stamp it for their subscribers), but no feedback goes back through the pipe ({@code askForLoss}
+     * false: nothing is lost or congested inside the node).
      */
     public ProducerParams piped(long pipeSsrc) {
-        return new ProducerParams(mid, kind, codec, payloadType, clockRate, pipeSsrc, 0, false, 0, rids, 0, 0);
+        return new ProducerParams(mid, kind, codec, payloadType, clockRate, pipeSsrc, 0, false, 0, rids, 0,
+                transportCcExtensionId);
     }
 }

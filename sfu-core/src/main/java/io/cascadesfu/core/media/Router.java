@@ -25,6 +25,9 @@ public final class Router {
     static final long REPORT_INTERVAL_MS = 1000;
     /** How often publishers that negotiated transport-cc get feedback (libwebrtc sends it every 50-250 ms). */
     static final long TRANSPORT_FEEDBACK_INTERVAL_MS = 100;
+    /** How often each peer's bandwidth estimate is shared among what it receives. */
+    static final long ALLOCATION_INTERVAL_MS = 500;
+    private int feedbackTicks;
 
     private final String id;
     private final EventLoop loop;
@@ -153,7 +156,10 @@ public final class Router {
         return closed;
     }
 
-    /** A peer publishes with transport-cc: feedback goes out every {@link #TRANSPORT_FEEDBACK_INTERVAL_MS}. */
+    /**
+     * A peer publishes with transport-cc (feedback goes out every {@link #TRANSPORT_FEEDBACK_INTERVAL_MS}) or
+     * receives with it (its estimate is allocated every {@link #ALLOCATION_INTERVAL_MS}).
+     */
     void transportFeedbackNeeded() {
         if (feedbackTimer == null && !closed) {
             feedbackTimer = loop.scheduleAtFixedRate(this::sendTransportFeedback, TRANSPORT_FEEDBACK_INTERVAL_MS,
@@ -162,9 +168,14 @@ public final class Router {
     }
 
     private void sendTransportFeedback() {
+        boolean allocate = ++feedbackTicks % (ALLOCATION_INTERVAL_MS / TRANSPORT_FEEDBACK_INTERVAL_MS) == 0;
+        long nowNs = System.nanoTime();
         for (MediaPeer peer : peers.values()) {
             try {
                 peer.sendTransportFeedback();
+                if (allocate) {
+                    peer.allocate(nowNs);
+                }
             } catch (RuntimeException e) {
                 org.slf4j.LoggerFactory.getLogger(Router.class).warn("transport-cc feedback for {} failed", peer, e);
             }

@@ -43,6 +43,16 @@ public final class SimpleConsumer extends Consumer {
     private int maxHeight;
     /** The bandwidth allocator's cap. */
     private int bandwidthLayer = ANY_LAYER;
+    /**
+     * Subscriber-side id of the transport-wide sequence number element, 0 if not negotiated or the publisher's
+     * packets carry none: each packet sent gets the subscriber transport's next number there, for its estimator.
+     */
+    private final int transportCcId;
+    /** Without rtx, a resent packet must be byte for byte what was sent (same SRTP index): its stamps, by out seq. */
+    private final short[] stamps;
+    private final int[] stampedSeq;
+    /** Next sequence number of the rtx stream (RFC 4588: its own numbering). */
+    private int rtxSeq = java.util.concurrent.ThreadLocalRandom.current().nextInt(0x10000);
 
     SimpleConsumer(String id, Producer producer, MediaPeer subscriber, ConsumerParams params) {
         super(id, producer, subscriber, params);
@@ -52,6 +62,43 @@ public final class SimpleConsumer extends Consumer {
         if (producer.kind() == TrackKind.AUDIO) {
             currentLayer = 0;
         }
+        int publisherId = producer.params().transportCcExtensionId();
+        this.transportCcId = publisherId > 0 ? extensionIds[publisherId] & 0xFF : 0;
+        boolean plainResends = transportCcId > 0 && producer.kind() == TrackKind.VIDEO && !params.hasRtx();
+        this.stamps = plainResends ? new short[STAMP_SLOTS] : null;
+        this.stampedSeq = plainResends ? new int[STAMP_SLOTS] : null;
+        if (stampedSeq != null) {
+            java.util.Arrays.fill(stampedSeq, -1);
+        }
+    }
+
+    private static final int STAMP_SLOTS = RtpRewriter.WINDOW;
+
+    /** Whether every packet this consumer sends carries a transport-wide sequence number. */
+    boolean stampsTransportCc() {
+        return transportCcId > 0;
+    }
+
+    boolean hasRtx() {
+        return params.hasRtx();
+    }
+
+    /** The layer chosen without the bandwidth cap (what the subscriber would like), -1 if paused. */
+    int wantedLayer(long nowNs) {
+        int cap = bandwidthLayer;
+        bandwidthLayer = ANY_LAYER;
+        int wanted = targetLayer(nowNs);
+        bandwidthLayer = cap;
+        return wanted;
+    }
+
+    int bandwidthLayer() {
+        return bandwidthLayer;
+    }
+
+    /** The height the subscriber shows the video at, 0 if not given: larger videos get bandwidth first. */
+    int preferredHeight() {
+        return maxHeight;
     }
 
     /**
@@ -167,8 +214,28 @@ public final class SimpleConsumer extends Consumer {
         }
         timestampOffset = RtpPacket.timestamp(out) - inTimestamp;
         forwardedAny = true;
+        if (transportCcId > 0) {
+            int stamp = stamp(out, nowNs);
+            if (stamps != null && stamp >= 0) {
+                int outSeq = RtpPacket.sequenceNumber(out);
+                stamps[outSeq & (STAMP_SLOTS - 1)] = (short) stamp;
+                stampedSeq[outSeq & (STAMP_SLOTS - 1)] = outSeq;
+            }
+        }
         sendStats.onPacketSent(payloadLength, RtpPacket.timestamp(out), nowNs);
         subscriber.transport().sendRtp(out);
+    }
+
+    /** Writes the subscriber transport's next transport-wide sequence number into {@code out}; -1 if it has none. */
+    private int stamp(ByteBuf out, long nowNs) {
+        int at = RtpPacket.findExtension(out, transportCcId);
+        if (at < 0 || RtpPacket.extensionLength(out, at) != 2) {
+            return -1;
+        }
+        int seq = subscriber.nextTransportSeq();
+        out.setShort(out.readerIndex() + at, seq);
+        subscriber.onStampedPacketSent(seq, out.readableBytes(), nowNs);
+        return seq;
     }
 
     @Override
@@ -212,8 +279,21 @@ public final class SimpleConsumer extends Consumer {
             return;
         }
         int length = cached.readableBytes();
-        ByteBuf out = subscriber.allocRtp(length);
-        out.writeBytes(cached, cached.readerIndex(), length);
+        int payloadOffset = RtpPacket.validate(cached);
+        if (payloadOffset < 0) {
+            metrics.nackMissed();
+            return;
+        }
+        boolean rtx = params.hasRtx();
+        ByteBuf out = subscriber.allocRtp(length + (rtx ? 2 : 0));
+        if (rtx) {
+            // RFC 4588 4: the header, the original sequence number, then the original payload (and padding).
+            out.writeBytes(cached, cached.readerIndex(), payloadOffset);
+            out.writeShort(0);
+            out.writeBytes(cached, cached.readerIndex() + payloadOffset, length - payloadOffset);
+        } else {
+            out.writeBytes(cached, cached.readerIndex(), length);
+        }
         if (!rewriter.rewriteRetransmission(out, outSeq)) {
             out.release();
             metrics.nackMissed();
@@ -221,14 +301,66 @@ public final class SimpleConsumer extends Consumer {
         }
         RtpPacket.setPayloadType(out, params.payloadType());
         RtpPacket.rewriteExtensionIds(out, extensionIds);
+        int mediaAt = payloadOffset + (rtx ? 2 : 0);
         if (vp8 != null) {
-            int payloadOffset = RtpPacket.validate(out);
-            if (payloadOffset > 0) {
-                vp8.rewrite(out, payloadOffset, RtpPacket.payloadLength(out, payloadOffset), true);
+            vp8.rewrite(out, mediaAt, RtpPacket.payloadLength(out, mediaAt), true);
+        }
+        if (rtx) {
+            out.setShort(out.readerIndex() + payloadOffset, outSeq);
+            RtpPacket.setSequenceNumber(out, nextRtxSeq());
+            RtpPacket.setSsrc(out, params.rtxSsrc());
+            RtpPacket.setPayloadType(out, params.rtxPayloadType());
+            if (transportCcId > 0) {
+                stamp(out, nowNs); // a new packet on the wire: it counts for the estimate
             }
+        } else if (stamps != null) {
+            // The same bytes as first sent, or none: the SRTP index is the same, so must be the plaintext.
+            int slot = outSeq & (STAMP_SLOTS - 1);
+            int at = RtpPacket.findExtension(out, transportCcId);
+            if (stampedSeq[slot] != outSeq || at < 0) {
+                out.release();
+                metrics.nackMissed();
+                return;
+            }
+            out.setShort(out.readerIndex() + at, stamps[slot]);
         }
         metrics.retransmitted();
         subscriber.transport().sendRtp(out);
+    }
+
+    private int nextRtxSeq() {
+        int seq = rtxSeq;
+        rtxSeq = (rtxSeq + 1) & 0xFFFF;
+        return seq;
+    }
+
+    /** Most padding bytes one RTP packet carries (the padding count is one byte). */
+    static final int MAX_PADDING = 255;
+
+    /**
+     * Sends one padding-only packet of {@code bytes} (at most {@link #MAX_PADDING}) on the rtx stream, stamped,
+     * for the estimator's probe: the receiver discards it (RFC 4588 8: rtx without payload) after its transport
+     * feedback counted it. False if this consumer has no rtx or no transport-cc, or sent nothing yet.
+     */
+    boolean sendPadding(int bytes, long nowNs) {
+        if (!params.hasRtx() || transportCcId <= 0 || !forwardedAny || isClosed()
+                || !subscriber.transport().isConnected()) {
+            return false;
+        }
+        int padding = Math.max(1, Math.min(MAX_PADDING, bytes));
+        ByteBuf out = subscriber.allocRtp(RtpPacket.HEADER_LENGTH + 8 + padding);
+        out.writeByte(0xB0); // V=2, P=1, X=1
+        out.writeByte(params.rtxPayloadType());
+        out.writeShort(nextRtxSeq());
+        out.writeInt((int) rewriter.lastOutTimestamp());
+        out.writeInt((int) params.rtxSsrc());
+        out.writeShort(0xBEDE).writeShort(1);
+        out.writeByte(transportCcId << 4 | 1).writeShort(0).writeByte(0);
+        out.writeZero(padding - 1);
+        out.writeByte(padding);
+        stamp(out, nowNs);
+        subscriber.transport().sendRtp(out);
+        return true;
     }
 
     @Override

@@ -28,6 +28,7 @@ public final class SfuMetrics {
     private final Counter retransmitted;
     private final Counter nackSent;
     private final Counter layerSwitches;
+    private final Counter probePackets;
 
     public SfuMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -62,6 +63,8 @@ public final class SfuMetrics {
                 .description("Packets the node sent again from its cache, answering NACKs").register(registry);
         nackSent = Counter.builder("sfu.nack.sent")
                 .description("Packets the node asked publishers again for (gaps in what they sent)").register(registry);
+        probePackets = Counter.builder("sfu.bwe.probe.packets")
+                .description("Padding packets sent on rtx streams to probe a subscriber's bandwidth").register(registry);
         layerSwitches = Counter.builder("sfu.layer.switches")
                 .description("Simulcast layer switches of subscribers (each on a keyframe of the new layer)")
                 .register(registry);
@@ -133,6 +136,14 @@ public final class SfuMetrics {
 
     public double retransmittedCount() {
         return retransmitted.count();
+    }
+
+    public void probePacketSent() {
+        probePackets.increment();
+    }
+
+    public double probePackets() {
+        return probePackets.count();
     }
 
     /** A subscriber's consumer moved to another simulcast layer. */

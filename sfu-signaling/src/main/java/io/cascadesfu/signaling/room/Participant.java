@@ -90,6 +90,8 @@ final class Participant implements EndpointListener {
         PublishedTrack source;      // null: inactive
         Participant sourceOwner;
         long ssrc;
+        /** Video: the SSRC retransmissions (RFC 4588) and probes go on. */
+        long rtxSsrc = -1;
         Subscription subscription;  // made once the client answered an offer with this slot active
         /** The client refused the m-section in its answer: nothing is sent on it. */
         boolean rejected;
@@ -352,7 +354,12 @@ final class Participant implements EndpointListener {
         }
         slot.source = t;
         slot.sourceOwner = owner;
-        slot.ssrc = SubscriberMedia.newSsrc(slots.stream().mapToLong(s -> s.ssrc).toArray());
+        long[] taken = slots.stream().flatMapToLong(s -> java.util.stream.LongStream.of(s.ssrc, s.rtxSsrc)).toArray();
+        slot.ssrc = SubscriberMedia.newSsrc(taken);
+        slot.rtxSsrc = kind == TrackKind.VIDEO
+                ? SubscriberMedia.newSsrc(java.util.stream.LongStream.concat(java.util.Arrays.stream(taken),
+                        java.util.stream.LongStream.of(slot.ssrc)).toArray())
+                : -1;
         slot.rejected = false;
         slot.reusable = false;
         slot.offered = false;
@@ -376,7 +383,8 @@ final class Participant implements EndpointListener {
         ArrayNode tracks = JSON.arrayNode();
         for (SubscriberSlotState s : slots) {
             desc.add(SubscriberMedia.slot(s.mid, s.kind, s.source == null ? null : s.source.info,
-                    s.source == null ? null : s.sourceOwner.id, s.source == null ? null : s.source.trackId, s.ssrc));
+                    s.source == null ? null : s.sourceOwner.id, s.source == null ? null : s.source.trackId, s.ssrc,
+                    s.rtxSsrc));
             s.offered = true;
             s.offeredActive = s.source != null;
             if (s.source != null) {
@@ -437,7 +445,7 @@ final class Participant implements EndpointListener {
             if (s.source.track.isClosed()) {
                 continue; // went away meanwhile; the next update deactivates it
             }
-            ConsumerParams params = SubscriberMedia.consumerParams(s.kind, s.source.info, s.ssrc);
+            ConsumerParams params = SubscriberMedia.consumerParams(s.kind, s.source.info, s.ssrc, s.rtxSsrc, m);
             s.subscription = room.core.subscribe(subscribeEndpoint, s.source.track, params);
             if (!s.settings.equals(TrackSettings.DEFAULT)) {
                 s.subscription.setPreference(s.settings.coreMaxLayer(), s.settings.height());

@@ -4,6 +4,7 @@ import io.cascadesfu.core.media.ConsumerParams;
 import io.cascadesfu.core.media.TrackKind;
 import io.cascadesfu.signaling.sdp.CodecDescription;
 import io.cascadesfu.signaling.sdp.HeaderExtension;
+import io.cascadesfu.signaling.sdp.MediaSection;
 import io.cascadesfu.signaling.sdp.PublishedTrackInfo;
 import io.cascadesfu.signaling.sdp.PublisherAnswer;
 import io.cascadesfu.signaling.sdp.SubscriberSlot;
@@ -30,10 +31,16 @@ final class SubscriberMedia {
     static final Set<String> PUBLISHER_EXTENSIONS = Set.of(MID_URI, RID_URI, AUDIO_LEVEL_URI,
             VIDEO_ORIENTATION_URI, PublisherAnswer.TRANSPORT_CC_URI);
 
+    static final String TRANSPORT_CC_URI = PublisherAnswer.TRANSPORT_CC_URI;
+
     /** Subscriber-side ids: the same URI has the same id in every m-section (RFC 8843 bundle rule). */
     private static final Map<String, Integer> SUBSCRIBER_EXTENSION_IDS = Map.of(
             AUDIO_LEVEL_URI, 1,
-            VIDEO_ORIENTATION_URI, 2);
+            VIDEO_ORIENTATION_URI, 2,
+            TRANSPORT_CC_URI, 3);
+    /** rtcp-fb offered on subscribe sections. */
+    private static final List<String> VIDEO_FEEDBACK = List.of("nack", "nack pli", "ccm fir", "transport-cc");
+    private static final List<String> AUDIO_FEEDBACK = List.of("transport-cc");
 
     private static final Map<String, Integer> PAYLOAD_TYPES = Map.of(
             "opus", 111,
@@ -51,38 +58,65 @@ final class SubscriberMedia {
     }
 
     static List<HeaderExtension> extensions(TrackKind kind) {
-        return kind == TrackKind.AUDIO
-                ? List.of(new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(AUDIO_LEVEL_URI), AUDIO_LEVEL_URI))
-                : List.of(new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(VIDEO_ORIENTATION_URI), VIDEO_ORIENTATION_URI));
+        String uri = kind == TrackKind.AUDIO ? AUDIO_LEVEL_URI : VIDEO_ORIENTATION_URI;
+        return List.of(new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(uri), uri),
+                new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(TRANSPORT_CC_URI), TRANSPORT_CC_URI));
     }
 
-    /** The m-section description of one slot; {@code source == null} makes it inactive. */
+    /** The rtx payload type offered with a video payload type: the next one (97 for VP8's 96, ...). */
+    static int rtxPayloadType(int payloadType) {
+        return payloadType + 1;
+    }
+
+    /**
+     * The m-section description of one slot; {@code source == null} makes it inactive. Video is offered with rtx
+     * (RFC 4588) on {@code rtxSsrc}.
+     */
     static SubscriberSlot slot(String mid, TrackKind kind, PublishedTrackInfo source, String participantId,
-                               String trackId, long ssrc) {
+                               String trackId, long ssrc, long rtxSsrc) {
         CodecDescription codec;
         if (source == null) {
             codec = kind == TrackKind.AUDIO
-                    ? new CodecDescription(111, "opus", 48000, 2, "minptime=10;useinbandfec=1", List.of(), -1)
-                    : new CodecDescription(96, "VP8", 90000, 0, "", List.of("nack", "nack pli", "ccm fir"), -1);
+                    ? new CodecDescription(111, "opus", 48000, 2, "minptime=10;useinbandfec=1", AUDIO_FEEDBACK, -1)
+                    : new CodecDescription(96, "VP8", 90000, 0, "", VIDEO_FEEDBACK, -1);
             return new SubscriberSlot(mid, kind.sdpName(), false, codec, extensions(kind), ssrc, "sfu", "-", "-");
         }
         CodecDescription c = source.codec();
-        List<String> feedback = kind == TrackKind.VIDEO ? List.of("nack", "nack pli", "ccm fir") : List.of();
-        codec = new CodecDescription(payloadType(c), c.name(), c.clockRate(), c.channels(), c.fmtp(), feedback, -1);
+        boolean video = kind == TrackKind.VIDEO;
+        int pt = payloadType(c);
+        codec = new CodecDescription(pt, c.name(), c.clockRate(), c.channels(), c.fmtp(),
+                video ? VIDEO_FEEDBACK : AUDIO_FEEDBACK, video && rtxSsrc >= 0 ? rtxPayloadType(pt) : -1);
         return new SubscriberSlot(mid, kind.sdpName(), true, codec, extensions(kind), ssrc, participantId,
-                participantId, trackId);
+                participantId, trackId, video ? rtxSsrc : -1);
     }
 
-    /** How a consumer rewrites the publisher's packets for this subscriber. */
-    static ConsumerParams consumerParams(TrackKind kind, PublishedTrackInfo source, long ssrc) {
+    /**
+     * How a consumer rewrites the publisher's packets for this subscriber, given the section of its answer:
+     * header extensions it did not accept are removed, rtx is used if it accepted it.
+     */
+    static ConsumerParams consumerParams(TrackKind kind, PublishedTrackInfo source, long ssrc, long rtxSsrc,
+                                         MediaSection answered) {
+        java.util.Set<String> accepted = new java.util.HashSet<>();
+        for (HeaderExtension e : answered.extensions()) {
+            accepted.add(e.uri());
+        }
         byte[] ids = new byte[256];
         for (HeaderExtension e : source.extensions()) {
             Integer to = SUBSCRIBER_EXTENSION_IDS.get(e.uri());
-            if (to != null && e.id() > 0 && e.id() < 256) {
+            if (to != null && e.id() > 0 && e.id() < 256 && accepted.contains(e.uri())) {
                 ids[e.id()] = (byte) (int) to;
             }
         }
-        return new ConsumerParams(ssrc, payloadType(source.codec()), ids);
+        int pt = payloadType(source.codec());
+        int rtxPt = -1;
+        if (kind == TrackKind.VIDEO && rtxSsrc >= 0) {
+            for (CodecDescription c : answered.codecs()) {
+                if (c.payloadType() == pt && c.rtxPayloadType() == rtxPayloadType(pt)) {
+                    rtxPt = c.rtxPayloadType();
+                }
+            }
+        }
+        return new ConsumerParams(ssrc, pt, ids, rtxPt < 0 ? -1 : rtxSsrc, rtxPt);
     }
 
     /** A random SSRC not in {@code taken}. */

@@ -83,9 +83,16 @@ public final class SubscriberOffer {
                     .codec(codec, slot.kind());
             if (slot.active()) {
                 String msid = slot.streamId() + " " + slot.trackId();
-                sdp.line("a=msid:" + msid)
-                        .line("a=ssrc:" + slot.ssrc() + " cname:" + slot.cname())
+                sdp.line("a=msid:" + msid);
+                if (slot.rtxSsrc() >= 0 && codec.rtxPayloadType() >= 0) {
+                    sdp.line("a=ssrc-group:FID " + slot.ssrc() + " " + slot.rtxSsrc());
+                }
+                sdp.line("a=ssrc:" + slot.ssrc() + " cname:" + slot.cname())
                         .line("a=ssrc:" + slot.ssrc() + " msid:" + msid);
+                if (slot.rtxSsrc() >= 0 && codec.rtxPayloadType() >= 0) {
+                    sdp.line("a=ssrc:" + slot.rtxSsrc() + " cname:" + slot.cname())
+                            .line("a=ssrc:" + slot.rtxSsrc() + " msid:" + msid);
+                }
             }
         }
         return sdp.toString();
@@ -112,9 +119,10 @@ public final class SubscriberOffer {
             }
         }
         if (slot.active()) {
-            if (slot.ssrc() < 0 || slot.ssrc() > 0xFFFF_FFFFL) {
-                throw new IllegalArgumentException("slot " + slot.mid() + " has SSRC " + slot.ssrc()
-                        + " outside 0..4294967295");
+            if (slot.ssrc() < 0 || slot.ssrc() > 0xFFFF_FFFFL || slot.rtxSsrc() > 0xFFFF_FFFFL
+                    || slot.rtxSsrc() == slot.ssrc()) {
+                throw new IllegalArgumentException("slot " + slot.mid() + " has SSRC " + slot.ssrc() + " / rtx "
+                        + slot.rtxSsrc() + " outside 0..4294967295 or equal");
             }
             SdpWriter.requireToken(slot.cname(), "cname");
             SdpWriter.requireToken(slot.streamId(), "streamId");

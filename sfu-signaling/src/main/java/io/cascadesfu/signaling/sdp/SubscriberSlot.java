@@ -16,9 +16,16 @@ import java.util.Objects;
  * @param cname      RTCP CNAME announced for {@link #ssrc}
  * @param streamId   MediaStream id the browser groups the track into
  * @param trackId    track id
+ * @param rtxSsrc    SSRC of the retransmission stream (RFC 4588, grouped with {@link #ssrc} by a=ssrc-group:FID), -1
+ *                   if none
  */
 public record SubscriberSlot(String mid, String kind, boolean active, CodecDescription codec,
-        List<HeaderExtension> extensions, long ssrc, String cname, String streamId, String trackId) {
+        List<HeaderExtension> extensions, long ssrc, String cname, String streamId, String trackId, long rtxSsrc) {
+
+    public SubscriberSlot(String mid, String kind, boolean active, CodecDescription codec,
+            List<HeaderExtension> extensions, long ssrc, String cname, String streamId, String trackId) {
+        this(mid, kind, active, codec, extensions, ssrc, cname, streamId, trackId, -1);
+    }
 
     public SubscriberSlot {
         Objects.requireNonNull(mid, "mid");
