@@ -1,0 +1,76 @@
+// Bandwidth estimation toward a subscriber: when its downlink is squeezed (htb in the test's own network
+// namespace), the node's estimate from the browser's transport-cc feedback falls and the subscriber moves down a
+// layer; when the limit lifts, the node probes (padding on rtx) and moves it back up.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { entryFrom, sleep, startSuite, waitFor, waitForMediaFrom } from '../lib/harness.mjs';
+
+function tc(...args) {
+  execFileSync('tc', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function canShape() {
+  if (process.env.E2E_NETNS !== '1') return false; // never touch the machine's own interfaces
+  try {
+    tc('qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
+    tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+    tc('class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '10gbit');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const usable = canShape();
+let suite;
+before(async () => { if (usable) suite = await startSuite('bandwidth'); });
+after(async () => {
+  if (usable) {
+    try { tc('qdisc', 'del', 'dev', 'lo', 'root'); } catch { /* gone */ }
+  }
+  await suite?.stop();
+});
+
+const limit = (rate) => tc('class', 'change', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', rate,
+  'ceil', rate, 'burst', '16kb');
+
+test('a squeezed subscriber moves down a layer, and back up when the limit lifts', { timeout: 200_000, skip: !usable && 'needs tc htb inside the e2e network namespace (root)' }, async (t) => {
+  await suite.guard(async (tcx) => {
+    const alice = await suite.join({ room: 'bwe', name: 'alice', video: '1280x720' });
+    const carol = await suite.join({ room: 'bwe', name: 'carol', viewport: { width: 1280, height: 900 } });
+    await waitForMediaFrom(carol, ['alice'], { timeoutMs: 40_000 });
+    const video = async () => entryFrom(await carol.stats(), 'alice', 'video');
+    await waitFor('carol to get the top layer', video, (v) => v?.frameHeight === 720, { timeoutMs: 60_000 });
+
+    // Only what the node sends carol's subscribe PC goes through the limited class.
+    const port = await carol.page.evaluate(async () => {
+      const stats = await window.demo.room._subscriber.getStats();
+      let pair;
+      stats.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated) pair = s; });
+      return stats.get(pair.localCandidateId).port;
+    });
+    tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
+      'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'dport', String(port), '0xffff', 'flowid', '1:20');
+
+    limit('600kbit');
+    const squeezedAt = Date.now();
+    const down = await waitFor('carol to move down under 600 kbit/s', video, (v) => v && v.frameHeight > 0 && v.frameHeight <= 360,
+      { timeoutMs: 20_000 });
+    const downMs = Date.now() - squeezedAt;
+    tcx.diagnostic(`600 kbit/s: down to ${down.frameHeight} lines after ${downMs} ms`);
+    await sleep(4_000);
+    const held = await video();
+    assert.ok(held.frameHeight <= 360, `stays down while squeezed: ${held.frameHeight}`);
+    assert.ok(held.framesDecoded > down.framesDecoded + 20, 'and keeps decoding');
+
+    limit('10gbit');
+    const liftedAt = Date.now();
+    const up = await waitFor('carol to move back up', video, (v) => v?.frameHeight === 720, { timeoutMs: 40_000 });
+    const upMs = Date.now() - liftedAt;
+    tcx.diagnostic(`limit lifted: back to ${up.frameHeight} lines after ${upMs} ms`);
+    assert.ok(downMs <= 4_000, `down within 4 s (stats lag included): ${downMs} ms`);
+    assert.ok(upMs <= 15_000, `up within 15 s: ${upMs} ms`);
+    for (const p of [alice, carol]) assert.deepEqual(p.pageErrors, [], `${p.name} has no uncaught page errors`);
+  })(t);
+});
