@@ -38,6 +38,14 @@ test('video survives 5 % loss each way: NACKs answered both ways, frames keep co
     await waitForMediaFrom(alice, ['bob']);
     await waitForMediaFrom(bob, ['alice']);
 
+    // The client library's connection quality: alice's media reaches bob cleanly before the loss.
+    const qualityOfAlice = () => bob.page.evaluate(() => {
+      const room = window.demo.room;
+      const alice = [...room.participants.values()].find((p) => p.identity === 'alice');
+      return room.connectionQuality(alice.participantId);
+    });
+    await waitFor('bob to rate alice\'s connection excellent', qualityOfAlice, (q) => q === 'excellent', { timeoutMs: 15_000 });
+
     const ports = suite.server.mediaPorts.join(', ');
     nft('add', 'table', 'inet', 'e2eloss');
     // Dropped on arrival (input hook), as the network would: a drop on output would fail the sender's sendto.
@@ -61,6 +69,9 @@ test('video survives 5 % loss each way: NACKs answered both ways, frames keep co
     assert.ok(alicePub.nackCount > 0 && alicePub.retransmittedPacketsSent > 0, 'alice answered the node\'s NACKs');
     assert.ok(bobVideo.nackCount > 0, 'bob asked the node for what he lost');
     assert.ok(resent > 0, 'the node answered bob from its cache');
+    const lossyQuality = await waitFor('bob to rate alice\'s connection below excellent', qualityOfAlice,
+      (q) => q === 'good' || q === 'poor', { timeoutMs: 10_000 });
+    tc.diagnostic(`bob rates alice's connection ${lossyQuality} at 5 % loss`);
     await waitFor('bob\'s video still decoding', () => bob.stats(),
       (s) => (s.find((x) => x.identity === 'alice' && x.kind === 'video')?.framesDecoded ?? 0) > bobVideo.framesDecoded + 30);
   })(t);

@@ -230,6 +230,11 @@ function wireRoom(r) {
       tile.classList.toggle('speaking', id === dominant);
     }
   });
+  r.on('connectionQualityChanged', ({ participantId, quality }) => {
+    record('connectionQualityChanged', { participantId, quality });
+    const tile = tiles.get(participantId === r.participantId ? 'local' : participantId);
+    if (tile) tile.dataset.quality = quality;
+  });
   r.on('error', ({ code, message }) => {
     record('error', { code, message });
     if (code === 'replaced') {

@@ -9,7 +9,8 @@ const PING_INTERVAL_MS = 10_000;
 // The node closes a socket silent for 30 s; if we hear nothing for as long, the link is dead.
 const SILENCE_TIMEOUT_MS = 30_000;
 const ICE_GATHERING_TIMEOUT_MS = 2_000;
-const ADAPTIVE_DEBOUNCE_MS = 250; // observeVideo: size and visibility changes within this are sent as one
+const ADAPTIVE_DEBOUNCE_MS = 250;
+const QUALITY_INTERVAL_MS = 2_000; // connection quality is judged over this much of the statistics // observeVideo: size and visibility changes within this are sent as one
 const RECONNECT_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 10_000];
 // Errors after which joining again with the same token cannot succeed.
 const FATAL_ERRORS = new Set(['replaced', 'invalid_token', 'token_expired', 'unsupported_protocol']);
@@ -86,9 +87,10 @@ function defaultVideoEncodings(track, options) {
   const { width = 0, height = 0 } = track.getSettings?.() ?? {};
   if (Math.max(width, height) < 960 || Math.min(width, height) < 540) return null;
   return [
-    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-    { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_700_000 },
+    // scalabilityMode: without it Chromium sends VP9 and AV1 as one SVC stream on the first rid only.
+    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
+    { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1_700_000, scalabilityMode: 'L1T3' },
   ];
 }
 
@@ -149,6 +151,19 @@ export class Room extends Emitter {
     this._closedByUser = false;
     this._session = 0; // bumped on every (re)connect; callbacks of older sessions are ignored
     this._trackSettings = new Map(); // trackId -> last track_settings sent (JSON), to send only changes
+    this._quality = new Map(); // participantId (ours included) -> 'excellent'|'good'|'poor'|'lost'
+    this._qualityCounters = new Map(); // stats id -> {received, lost} at the last look
+    this._qualityTimer = null;
+  }
+
+  /**
+   * How well media from `participantId` reaches us (for ours: how well ours reaches the node), from the last
+   * {@link QUALITY_INTERVAL_MS} of statistics: 'excellent' (under 2 % loss, jitter under 30 ms, round trip
+   * under 300 ms), 'good' (under 8 % loss), 'poor', or 'lost' (nothing arrived though something should have);
+   * null before it is known.
+   */
+  connectionQuality(participantId) {
+    return this._quality.get(participantId) ?? null;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -303,6 +318,7 @@ export class Room extends Emitter {
 
     this._lastHeardMs = Date.now();
     this._pingTimer = setInterval(() => this._keepAlive(session), PING_INTERVAL_MS);
+    this._qualityTimer = setInterval(() => this._judgeQuality(session).catch(() => {}), QUALITY_INTERVAL_MS);
 
     this._trackSettings.clear(); // a new session: the node knows none of them
     const joined = await this._request({ type: 'join', token: this._token, protocol: PROTOCOL_VERSION });
@@ -492,6 +508,9 @@ export class Room extends Emitter {
   _teardownSession() {
     clearInterval(this._pingTimer);
     this._pingTimer = null;
+    clearInterval(this._qualityTimer);
+    this._qualityTimer = null;
+    this._qualityCounters.clear();
     if (this._ws) {
       this._ws.onclose = null;
       this._ws.onmessage = null;
@@ -517,6 +536,51 @@ export class Room extends Emitter {
     if (this.state === state) return;
     this.state = state;
     this.emit('connectionStateChanged', state);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection quality
+
+  async _judgeQuality(session) {
+    const judged = new Map(); // participantId -> worst quality seen on its streams
+    const worse = (id, q) => {
+      const order = ['excellent', 'good', 'poor', 'lost'];
+      if (!judged.has(id) || order.indexOf(q) > order.indexOf(judged.get(id))) judged.set(id, q);
+    };
+    const grade = (loss, jitterS, rttS) => (loss < 0.02 && jitterS < 0.03 && rttS < 0.3 ? 'excellent'
+      : loss < 0.08 ? 'good' : 'poor');
+    if (this._subscriber) {
+      const midByTrack = new Map();
+      for (const t of this._subscriber.getTransceivers()) if (t.mid != null) midByTrack.set(t.receiver.track.id, t.mid);
+      (await this._subscriber.getStats()).forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        const remote = this.remoteTracks.get(s.mid ?? midByTrack.get(s.trackIdentifier));
+        if (!remote) return;
+        const muted = this.participants.get(remote.participantId)?.tracks.find((x) => x.trackId === remote.trackId)?.muted;
+        const before = this._qualityCounters.get(s.id);
+        this._qualityCounters.set(s.id, { received: s.packetsReceived ?? 0, lost: s.packetsLost ?? 0 });
+        if (!before) return;
+        const received = (s.packetsReceived ?? 0) - before.received;
+        const lost = Math.max(0, (s.packetsLost ?? 0) - before.lost);
+        if (received === 0) {
+          if (!muted && remote.kind === 'audio') worse(remote.participantId, 'lost');
+          return;
+        }
+        worse(remote.participantId, grade(lost / (received + lost), s.jitter ?? 0, 0));
+      });
+    }
+    if (this._publisher && this.participantId) {
+      (await this._publisher.getStats()).forEach((s) => {
+        if (s.type !== 'remote-inbound-rtp') return; // what the node reports of our streams
+        worse(this.participantId, grade(s.fractionLost ?? 0, s.jitter ?? 0, s.roundTripTime ?? 0));
+      });
+    }
+    if (session !== this._session) return;
+    for (const [participantId, quality] of judged) {
+      if (this._quality.get(participantId) === quality) continue;
+      this._quality.set(participantId, quality);
+      this.emit('connectionQualityChanged', { participantId, quality });
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

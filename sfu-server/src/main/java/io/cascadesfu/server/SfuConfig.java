@@ -221,11 +221,11 @@ public final class SfuConfig {
             throw new ConfigException("rooms.maxParticipants must be at least 1");
         }
         if (codecs.video.isEmpty()) {
-            throw new ConfigException("codecs.video must name at least one of VP8, H264");
+            throw new ConfigException("codecs.video must name at least one of VP8, H264, VP9, AV1");
         }
         for (String codec : codecs.video) {
-            if (!codec.equalsIgnoreCase("VP8") && !codec.equalsIgnoreCase("H264")) {
-                throw new ConfigException("codecs.video: unsupported codec \"" + codec + "\" (VP8, H264)");
+            if (!java.util.Set.of("VP8", "H264", "VP9", "AV1").contains(codec.toUpperCase(java.util.Locale.ROOT))) {
+                throw new ConfigException("codecs.video: unsupported codec \"" + codec + "\" (VP8, H264, VP9, AV1)");
             }
         }
         for (Map.Entry<String, String> e : auth.keys.entrySet()) {

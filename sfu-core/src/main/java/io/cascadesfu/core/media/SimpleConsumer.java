@@ -28,6 +28,13 @@ public final class SimpleConsumer extends Consumer {
      * the worker spend its time (and the other subscribers' latency) resending.
      */
     static final int MAX_PACKETS_PER_NACK = 64;
+    /**
+     * Resends per second may take as many bytes as the stream sent in the second before, and at least this many (a
+     * burst lost on a low layer): a subscriber NACKing everything again and again gets no more than about twice
+     * its stream's bitrate, and cannot slow the worker down for the others.
+     */
+    static final int MIN_RESEND_BYTES_PER_SECOND = 32 * 1024;
+    private static final long RESEND_WINDOW_NS = 1_000_000_000L;
     /** Heights assumed for layers whose keyframes do not say (H264, VP9, AV1): the top layer 720, each lower half. */
     static final int ASSUMED_TOP_HEIGHT = 720;
     /** No limit on the layer. */
@@ -51,6 +58,11 @@ public final class SimpleConsumer extends Consumer {
     /** Without rtx, a resent packet must be byte for byte what was sent (same SRTP index): its stamps, by out seq. */
     private final short[] stamps;
     private final int[] stampedSeq;
+    // Retransmission budget: bytes sent and resent in the current one-second window, sent in the previous one.
+    private long resendWindowStartNs;
+    private long sentInWindow;
+    private long sentInLastWindow;
+    private long resentInWindow;
     /** Next sequence number of the rtx stream (RFC 4588: its own numbering). */
     private int rtxSeq = java.util.concurrent.ThreadLocalRandom.current().nextInt(0x10000);
 
@@ -223,7 +235,23 @@ public final class SimpleConsumer extends Consumer {
             }
         }
         sendStats.onPacketSent(payloadLength, RtpPacket.timestamp(out), nowNs);
+        sentInWindow += length;
         subscriber.transport().sendRtp(out);
+    }
+
+    /** Whether {@code bytes} more may be resent now (see {@link #MIN_RESEND_BYTES_PER_SECOND}). */
+    private boolean withinResendBudget(int bytes, long nowNs) {
+        if (nowNs - resendWindowStartNs >= RESEND_WINDOW_NS) {
+            sentInLastWindow = nowNs - resendWindowStartNs >= 2 * RESEND_WINDOW_NS ? 0 : sentInWindow;
+            sentInWindow = 0;
+            resentInWindow = 0;
+            resendWindowStartNs = nowNs;
+        }
+        if (resentInWindow + bytes > Math.max(MIN_RESEND_BYTES_PER_SECOND, sentInLastWindow)) {
+            return false;
+        }
+        resentInWindow += bytes;
+        return true;
     }
 
     /** Writes the subscriber transport's next transport-wide sequence number into {@code out}; -1 if it has none. */
@@ -282,6 +310,10 @@ public final class SimpleConsumer extends Consumer {
         int payloadOffset = RtpPacket.validate(cached);
         if (payloadOffset < 0) {
             metrics.nackMissed();
+            return;
+        }
+        if (!withinResendBudget(length, nowNs)) {
+            metrics.drop(DropReason.RESEND_BUDGET);
             return;
         }
         boolean rtx = params.hasRtx();

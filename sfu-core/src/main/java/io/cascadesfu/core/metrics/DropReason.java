@@ -33,7 +33,9 @@ public enum DropReason {
     /** Video held back until a keyframe reaches a new subscriber. */
     WAITING_FOR_KEYFRAME,
     /** The socket could not take the packet. */
-    SEND_FAILED;
+    SEND_FAILED,
+    /** A resend a subscriber NACKed beyond its retransmission budget (about its stream's own bitrate). */
+    RESEND_BUDGET;
 
     /** The Prometheus tag value. */
     public String tag() {

@@ -136,6 +136,23 @@ class RetransmissionTest {
     }
 
     @Test
+    void aNackStormGetsNoMoreThanTheResendBudget() {
+        Call c = call(true);
+        MemoryTransport sub = h.transport(c.sub());
+        int first = seqOf(sub.rtpSent.get(0));
+        for (int i = 0; i < 200; i++) {
+            sub.inject(nack(SUB_SSRC, first, 0x1FF)); // all ten, again and again
+        }
+        h.settle();
+        int resent = sub.rtpSent.size() - 10;
+        int packetBytes = sub.rtpSent.get(0).length;
+        int budgetPackets = io.cascadesfu.core.media.SimpleConsumerBudget.MIN_RESEND_BYTES / packetBytes + 1;
+        assertTrue(resent > 10, "a real receiver's NACKs are answered: " + resent);
+        assertTrue(resent <= budgetPackets, resent + " resent of 2000 asked, budget " + budgetPackets);
+        assertTrue(h.metrics.dropped(io.cascadesfu.core.metrics.DropReason.RESEND_BUDGET) >= 2000 - budgetPackets - 1);
+    }
+
+    @Test
     void theSubscribersFeedbackDrivesItsEstimate() {
         Call c = call(true);
         MemoryTransport sub = h.transport(c.sub());
