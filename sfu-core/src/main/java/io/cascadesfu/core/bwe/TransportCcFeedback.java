@@ -232,44 +232,25 @@ public final class TransportCcFeedback {
         while (covered < count) {
             int chunk = buf.getUnsignedShort(pos);
             pos += 2;
-            int n;
-            if ((chunk & CHUNK_VECTOR_BIT) == 0) {
-                int symbol = (chunk >>> 13) & 3;
-                n = Math.min(chunk & MAX_RUN_LENGTH, count - covered);
-                for (int k = 0; k < n; k++) {
-                    if (symbol == SYMBOL_NOT_RECEIVED) {
-                        visitor.onPacket(seq, false, 0);
+            boolean run = (chunk & CHUNK_VECTOR_BIT) == 0;
+            boolean twoBit = (chunk & CHUNK_TWO_BIT_BIT) != 0;
+            int n = Math.min(run ? chunk & MAX_RUN_LENGTH : twoBit ? TWO_BIT_SYMBOLS : ONE_BIT_SYMBOLS, count - covered);
+            for (int k = 0; k < n; k++) {
+                int symbol = run ? (chunk >>> 13) & 3
+                        : twoBit ? (chunk >>> (12 - 2 * k)) & 3 : (chunk >>> (13 - k)) & 1;
+                if (symbol == SYMBOL_NOT_RECEIVED) {
+                    visitor.onPacket(seq, false, 0);
+                } else {
+                    if (symbol == SYMBOL_SMALL_DELTA) {
+                        fromReferenceUs += buf.getUnsignedByte(deltaPos) * DELTA_TICK_US;
+                        deltaPos++;
                     } else {
-                        if (symbol == SYMBOL_SMALL_DELTA) {
-                            fromReferenceUs += buf.getUnsignedByte(deltaPos) * DELTA_TICK_US;
-                            deltaPos++;
-                        } else {
-                            fromReferenceUs += buf.getShort(deltaPos) * DELTA_TICK_US;
-                            deltaPos += 2;
-                        }
-                        visitor.onPacket(seq, true, fromReferenceUs);
+                        fromReferenceUs += buf.getShort(deltaPos) * DELTA_TICK_US;
+                        deltaPos += 2;
                     }
-                    seq = (seq + 1) & 0xFFFF;
+                    visitor.onPacket(seq, true, fromReferenceUs);
                 }
-            } else {
-                boolean twoBit = (chunk & CHUNK_TWO_BIT_BIT) != 0;
-                n = Math.min(twoBit ? TWO_BIT_SYMBOLS : ONE_BIT_SYMBOLS, count - covered);
-                for (int k = 0; k < n; k++) {
-                    int symbol = twoBit ? (chunk >>> (12 - 2 * k)) & 3 : (chunk >>> (13 - k)) & 1;
-                    if (symbol == SYMBOL_NOT_RECEIVED) {
-                        visitor.onPacket(seq, false, 0);
-                    } else {
-                        if (symbol == SYMBOL_SMALL_DELTA) {
-                            fromReferenceUs += buf.getUnsignedByte(deltaPos) * DELTA_TICK_US;
-                            deltaPos++;
-                        } else {
-                            fromReferenceUs += buf.getShort(deltaPos) * DELTA_TICK_US;
-                            deltaPos += 2;
-                        }
-                        visitor.onPacket(seq, true, fromReferenceUs);
-                    }
-                    seq = (seq + 1) & 0xFFFF;
-                }
+                seq = (seq + 1) & 0xFFFF;
             }
             covered += n;
         }

@@ -73,6 +73,13 @@ class SimulcastTest {
                 frame(laterNs, layers);
             }
         }
+
+        /** Every layer flows, then a keyframe on each and {@code more} frames: a subscriber is on the top layer. */
+        void startOnTop(int more) {
+            frame(0, ALL);
+            frame(0, ALL, 0, 1, 2);
+            frames(more, 0, ALL);
+        }
     }
 
     static final int[] ALL = {0, 1, 2};
@@ -180,9 +187,7 @@ class SimulcastTest {
     void switchingDownWaitsForTheLowLayersKeyframeAndKeepsTheStreamContinuous() {
         Setup s = setUp(1, MediaConfig.Placement.DEFAULT);
         Publisher pub = new Publisher(h.transport(s.pub()));
-        pub.frame(0, ALL); // every layer flows
-        pub.frame(0, ALL, 0, 1, 2);
-        pub.frames(3, 0, ALL);
+        pub.startOnTop(3);
         h.settle();
         prefer(s, 0, 0, 0);
         long plisBefore = h.transport(s.pub()).plisSentFor(LAYER_SSRC[0]);
@@ -227,9 +232,7 @@ class SimulcastTest {
     void aPausedVideoSendsNothingAndResumesOnAKeyframe() {
         Setup s = setUp(1, MediaConfig.Placement.DEFAULT);
         Publisher pub = new Publisher(h.transport(s.pub()));
-        pub.frame(0, ALL); // every layer flows
-        pub.frame(0, ALL, 0, 1, 2);
-        pub.frames(2, 0, ALL);
+        pub.startOnTop(2);
         h.settle();
         assertEquals(3, sent(s, 0).size());
         prefer(s, 0, -1, 0);
@@ -254,9 +257,7 @@ class SimulcastTest {
     void whenTheTopLayerStopsTheSubscriberMovesToTheNextLayerThatFlows() {
         Setup s = setUp(1, MediaConfig.Placement.DEFAULT);
         Publisher pub = new Publisher(h.transport(s.pub()));
-        pub.frame(0, ALL); // every layer flows
-        pub.frame(0, ALL, 0, 1, 2);
-        pub.frames(2, 0, ALL);
+        pub.startOnTop(2);
         h.settle();
         int[] lowTwo = {0, 1};
         pub.frames(2, 2 * SECOND, lowTwo); // the publisher dropped its top layer
