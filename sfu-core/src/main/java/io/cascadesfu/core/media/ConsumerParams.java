@@ -10,8 +10,21 @@ package io.cascadesfu.core.media;
  * @param rtxSsrc      SSRC of the subscriber's retransmission stream (RFC 4588), -1 if rtx was not negotiated:
  *                     retransmissions then go in the stream itself, numbered as first sent
  * @param rtxPayloadType payload type of rtx for this stream's codec, -1 if none
+ * @param red          how RFC 2198 redundancy (Opus red) is passed on, null if the publisher sends none
  */
-public record ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, long rtxSsrc, int rtxPayloadType) {
+public record ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, long rtxSsrc, int rtxPayloadType,
+                             RedMapping red) {
+
+    /**
+     * Red from a publisher: its red and primary payload types, and the subscriber's red payload type (-1: it did not
+     * take red, so each red packet is cut down to its primary block) and primary payload type.
+     */
+    public record RedMapping(int publisherRed, int publisherPrimary, int subscriberRed, int subscriberPrimary) {
+    }
+
+    public ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, long rtxSsrc, int rtxPayloadType) {
+        this(ssrc, payloadType, extensionIds, rtxSsrc, rtxPayloadType, null);
+    }
     private static final byte[] IDENTITY_EXTENSIONS = identity();
 
     /** Params that keep the payload type and every header extension id as they are. */
@@ -20,7 +33,7 @@ public record ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, lo
     }
 
     public ConsumerParams(long ssrc, int payloadType, byte[] extensionIds) {
-        this(ssrc, payloadType, extensionIds, -1, -1);
+        this(ssrc, payloadType, extensionIds, -1, -1, null);
     }
 
     public boolean hasRtx() {

@@ -4,6 +4,7 @@ import io.cascadesfu.core.metrics.DropReason;
 import io.cascadesfu.core.metrics.SfuMetrics;
 import io.cascadesfu.core.rtcp.RtcpPacket;
 import io.cascadesfu.core.rtp.Codec;
+import io.cascadesfu.core.rtp.RedPayload;
 import io.cascadesfu.core.rtp.RtpPacket;
 import io.cascadesfu.core.rtp.RtpRewriter;
 import io.cascadesfu.core.rtp.Vp8Rewriter;
@@ -210,16 +211,44 @@ public final class SimpleConsumer extends Consumer {
                 producer.requestKeyframe(target, nowNs); // keep this layer until the target's keyframe comes
             }
         }
+        ConsumerParams.RedMapping red = params.red();
+        boolean isRed = red != null && RtpPacket.payloadType(packet) == red.publisherRed();
         int length = packet.readableBytes();
         ByteBuf out = subscriber.allocRtp(length);
-        out.writeBytes(packet, packet.readerIndex(), length);
+        int outPayloadType = params.payloadType();
+        if (isRed && red.subscriberRed() < 0) {
+            // The subscriber did not take red: only the primary block goes, as plain Opus.
+            int primary = RedPayload.primaryOffset(packet, payloadOffset, payloadLength);
+            if (primary < 0) {
+                out.release();
+                subscriber.metrics().drop(DropReason.RTP_MALFORMED);
+                return;
+            }
+            out.writeBytes(packet, packet.readerIndex(), payloadOffset);
+            out.writeBytes(packet, packet.readerIndex() + primary, payloadOffset + payloadLength - primary);
+            payloadLength = payloadOffset + payloadLength - primary;
+            if ((out.getByte(out.readerIndex()) & 0x20) != 0) {
+                out.setByte(out.readerIndex(), out.getByte(out.readerIndex()) & ~0x20); // its padding is gone
+            }
+        } else {
+            out.writeBytes(packet, packet.readerIndex(), length);
+            if (isRed) {
+                if (!RedPayload.rewriteBlockPayloadTypes(out, payloadOffset, payloadLength, red.publisherPrimary(),
+                        red.subscriberPrimary())) {
+                    out.release();
+                    subscriber.metrics().drop(DropReason.RTP_MALFORMED);
+                    return;
+                }
+                outPayloadType = red.subscriberRed();
+            }
+        }
         long inTimestamp = RtpPacket.timestamp(out);
         if (!rewriter.rewrite(out, nowNs)) {
             out.release();
             subscriber.metrics().drop(DropReason.RTP_TOO_OLD);
             return;
         }
-        RtpPacket.setPayloadType(out, params.payloadType());
+        RtpPacket.setPayloadType(out, outPayloadType);
         RtpPacket.rewriteExtensionIds(out, extensionIds);
         if (vp8 != null) {
             vp8.rewrite(out, payloadOffset, payloadLength, false);

@@ -63,6 +63,9 @@ final class SubscriberMedia {
                 new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(TRANSPORT_CC_URI), TRANSPORT_CC_URI));
     }
 
+    /** The red payload type offered with Opus when the publisher sends red (RFC 2198). */
+    static final int RED_PAYLOAD_TYPE = 63;
+
     /** The rtx payload type offered with a video payload type: the next one (97 for VP8's 96, ...). */
     static int rtxPayloadType(int payloadType) {
         return payloadType + 1;
@@ -85,7 +88,8 @@ final class SubscriberMedia {
         boolean video = kind == TrackKind.VIDEO;
         int pt = payloadType(c);
         codec = new CodecDescription(pt, c.name(), c.clockRate(), c.channels(), c.fmtp(),
-                video ? VIDEO_FEEDBACK : AUDIO_FEEDBACK, video && rtxSsrc >= 0 ? rtxPayloadType(pt) : -1);
+                video ? VIDEO_FEEDBACK : AUDIO_FEEDBACK, video && rtxSsrc >= 0 ? rtxPayloadType(pt) : -1,
+                !video && c.redPayloadType() >= 0 ? RED_PAYLOAD_TYPE : -1);
         return new SubscriberSlot(mid, kind.sdpName(), true, codec, extensions(kind), ssrc, participantId,
                 participantId, trackId, video ? rtxSsrc : -1);
     }
@@ -116,7 +120,16 @@ final class SubscriberMedia {
                 }
             }
         }
-        return new ConsumerParams(ssrc, pt, ids, rtxPt < 0 ? -1 : rtxSsrc, rtxPt);
+        ConsumerParams.RedMapping red = null;
+        if (kind == TrackKind.AUDIO && source.codec().redPayloadType() >= 0) {
+            boolean taken = false;
+            for (CodecDescription c : answered.codecs()) {
+                taken |= c.payloadType() == pt && c.redPayloadType() == RED_PAYLOAD_TYPE;
+            }
+            red = new ConsumerParams.RedMapping(source.codec().redPayloadType(), source.codec().payloadType(),
+                    taken ? RED_PAYLOAD_TYPE : -1, pt);
+        }
+        return new ConsumerParams(ssrc, pt, ids, rtxPt < 0 ? -1 : rtxSsrc, rtxPt, red);
     }
 
     /** A random SSRC not in {@code taken}. */

@@ -129,7 +129,7 @@ public final class PublisherAnswer {
                     extensions.add(extension);
                 }
             }
-            sdp.line("m=" + section.kind() + " 9 " + SdpWriter.PROTOCOL + " " + codec.payloadType())
+            sdp.line("m=" + section.kind() + " 9 " + SdpWriter.PROTOCOL + " " + codec.formats())
                     .line("c=IN IP4 0.0.0.0");
             if (section.mid().equals(answerBundle.get(0))) {
                 sdp.candidates(local.candidates());
@@ -215,7 +215,8 @@ public final class PublisherAnswer {
                 feedback.add(normalized);
             }
         }
-        return codec.withFeedbackAndRtx(feedback, -1);
+        // Audio keeps its red (RFC 2198 redundancy for Opus: passed through to subscribers that take it).
+        return codec.withFeedbackAndRtx(feedback, -1).withRed(section.kind().equals("audio") ? codec.redPayloadType() : -1);
     }
 
     private static CodecDescription chooseVideoCodec(List<CodecDescription> offered, List<String> preference) {

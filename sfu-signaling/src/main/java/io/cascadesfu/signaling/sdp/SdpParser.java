@@ -604,6 +604,7 @@ public final class SdpParser {
                 return List.of();
             }
             Map<Integer, Integer> rtxByApt = new HashMap<>();
+            Map<Integer, Integer> redByPrimary = new HashMap<>();
             for (String format : formats) {
                 int pt = Integer.parseInt(format); // validated in parseMediaLine
                 Rtpmap map = rtpmaps.get(pt);
@@ -611,6 +612,11 @@ public final class SdpParser {
                     Integer apt = aptOf(fmtps.getOrDefault(pt, ""));
                     if (apt != null) {
                         rtxByApt.putIfAbsent(apt, pt);
+                    }
+                } else if (map != null && map.name().equalsIgnoreCase("red") && kind.equals("audio")) {
+                    Integer primary = redPrimaryOf(fmtps.getOrDefault(pt, ""));
+                    if (primary != null) {
+                        redByPrimary.putIfAbsent(primary, pt);
                     }
                 }
             }
@@ -630,7 +636,8 @@ public final class SdpParser {
                     }
                 }
                 codecs.add(new CodecDescription(pt, map.name(), map.clockRate(), map.channels(),
-                        fmtps.getOrDefault(pt, ""), fb, rtxByApt.getOrDefault(pt, -1)));
+                        fmtps.getOrDefault(pt, ""), fb, rtxByApt.getOrDefault(pt, -1),
+                        redByPrimary.getOrDefault(pt, -1)));
             }
             return codecs;
         }
@@ -638,6 +645,27 @@ public final class SdpParser {
         private static boolean isRepairFormat(String name) {
             String lower = name.toLowerCase(Locale.ROOT);
             return lower.equals("rtx") || lower.equals("red") || lower.equals("ulpfec") || lower.startsWith("flexfec");
+        }
+
+        /**
+         * The one codec a red fmtp carries ({@code 111/111}: redundant blocks of payload type 111 only), or null if
+         * it names none, several, or something that is not a payload type.
+         */
+        private static Integer redPrimaryOf(String fmtp) {
+            String[] parts = fmtp.trim().split("/", -1);
+            Integer first = null;
+            for (String part : parts) {
+                String number = part.trim();
+                if (number.isEmpty() || number.length() > 3 || !number.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                    return null;
+                }
+                int pt = Integer.parseInt(number);
+                if (pt > 127 || (first != null && first != pt)) {
+                    return null;
+                }
+                first = pt;
+            }
+            return first;
         }
 
         /** The apt=N parameter of an rtx fmtp, or null if absent or not a payload type. */

@@ -50,9 +50,13 @@ final class SdpWriter {
         return line("a=end-of-candidates");
     }
 
-    /** a=rtpmap, a=rtcp-fb, a=fmtp of one codec, then its rtx format if it has one. */
+    /** a=rtpmap, a=rtcp-fb, a=fmtp of one codec, then its red and rtx formats if it has them. */
     SdpWriter codec(CodecDescription codec, String kind) {
         String channels = kind.equals("audio") && codec.channels() > 1 ? "/" + codec.channels() : "";
+        if (codec.redPayloadType() >= 0) {
+            line("a=rtpmap:" + codec.redPayloadType() + " red/" + codec.clockRate() + channels);
+            line("a=fmtp:" + codec.redPayloadType() + " " + codec.payloadType() + "/" + codec.payloadType());
+        }
         line("a=rtpmap:" + codec.payloadType() + " " + codec.name() + "/" + codec.clockRate() + channels);
         for (String feedback : codec.rtcpFeedback()) {
             line("a=rtcp-fb:" + codec.payloadType() + " " + feedback);

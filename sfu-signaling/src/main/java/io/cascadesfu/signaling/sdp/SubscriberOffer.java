@@ -65,10 +65,7 @@ public final class SubscriberOffer {
         boolean first = true;
         for (SubscriberSlot slot : slots) {
             CodecDescription codec = slot.codec();
-            String formats = codec.rtxPayloadType() >= 0
-                    ? codec.payloadType() + " " + codec.rtxPayloadType()
-                    : Integer.toString(codec.payloadType());
-            sdp.line("m=" + slot.kind() + " 9 " + SdpWriter.PROTOCOL + " " + formats)
+            sdp.line("m=" + slot.kind() + " 9 " + SdpWriter.PROTOCOL + " " + codec.formats())
                     .line("c=IN IP4 0.0.0.0");
             if (first) {
                 sdp.candidates(local.candidates());
@@ -109,7 +106,10 @@ public final class SubscriberOffer {
         SdpWriter.requireLineText(codec.fmtp(), "fmtp");
         codec.rtcpFeedback().forEach(feedback -> SdpWriter.requireLineText(feedback, "rtcp-fb"));
         if (codec.payloadType() < 0 || codec.payloadType() > 127 || codec.rtxPayloadType() > 127
-                || codec.rtxPayloadType() == codec.payloadType() || codec.clockRate() <= 0) {
+                || codec.rtxPayloadType() == codec.payloadType() || codec.redPayloadType() > 127
+                || codec.redPayloadType() == codec.payloadType()
+                || (codec.redPayloadType() >= 0 && codec.redPayloadType() == codec.rtxPayloadType())
+                || codec.clockRate() <= 0) {
             throw new IllegalArgumentException("slot " + slot.mid() + " has an invalid codec " + codec);
         }
         for (HeaderExtension extension : slot.extensions()) {

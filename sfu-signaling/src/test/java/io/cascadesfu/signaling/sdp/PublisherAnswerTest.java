@@ -73,8 +73,10 @@ class PublisherAnswerTest {
         SessionDescription answer = SdpParser.parse(result.sdp());
 
         assertEquals(new CodecDescription(111, "opus", 48000, 2, "minptime=10;useinbandfec=1",
-                List.of("transport-cc"), -1),
-                answer.media().get(0).codecs().get(0));
+                List.of("transport-cc"), -1, 63),
+                answer.media().get(0).codecs().get(0), "red passed through (RFC 2198, fmtp 111/111)");
+        assertTrue(result.sdp().contains("m=audio 9 UDP/TLS/RTP/SAVPF 63 111\r\n"), "red first: the browser sends it");
+        assertTrue(result.sdp().contains("a=fmtp:63 111/111\r\n"));
         assertEquals(new CodecDescription(96, "VP8", 90000, 0, "", List.of("transport-cc", "ccm fir", "nack", "nack pli"), -1),
                 answer.media().get(1).codecs().get(0));
         assertEquals(List.of(

@@ -29,7 +29,7 @@ class SdpParserTest {
     }
 
     @Test
-    void parsesAudioSectionWithOpusAndDropsRed() throws SdpException {
+    void parsesAudioSectionWithOpusAndFoldsRedIntoIt() throws SdpException {
         MediaSection audio = SdpParser.parse(SdpFixtures.load(SdpFixtures.SENDONLY)).media().get(0);
 
         assertEquals(0, audio.index());
@@ -41,8 +41,8 @@ class SdpParserTest {
         assertTrue(audio.rtcpMux());
         assertFalse(audio.rejected());
         assertEquals(new CodecDescription(111, "opus", 48000, 2, "minptime=10;useinbandfec=1",
-                List.of("transport-cc"), -1), audio.codecs().get(0));
-        // red (63) is dropped; the rest stay in m-line order.
+                List.of("transport-cc"), -1, 63), audio.codecs().get(0), "red 63 (fmtp 111/111) folded into opus");
+        // red (63) is not a codec of its own; the rest stay in m-line order.
         assertEquals(List.of(111, 9, 0, 8, 13, 110, 126),
                 audio.codecs().stream().map(CodecDescription::payloadType).toList());
         assertEquals(new CodecDescription(0, "PCMU", 8000, 1, "", List.of(), -1), audio.codecs().get(2));
