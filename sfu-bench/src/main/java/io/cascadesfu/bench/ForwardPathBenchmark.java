@@ -77,6 +77,13 @@ public class ForwardPathBenchmark {
     @Param({"VP8", "OPUS"})
     public Codec codec;
 
+    /**
+     * Transport-wide congestion control on: the publisher's transport-wide number element is negotiated, so every
+     * consumer stamps its subscriber transport's own number and records the send in its estimator.
+     */
+    @Param({"false"})
+    public boolean twcc;
+
     /** An {@link SrtpProfile} name, or {@code none}. */
     @Param({"AEAD_AES_128_GCM"})
     public String srtp;
@@ -130,9 +137,11 @@ public class ForwardPathBenchmark {
         }
         Producer producer = router.produce("track", publisher, video
             ? new ProducerParams("0", TrackKind.VIDEO, Codec.VP8, RtpFixtures.VIDEO_PT, 90_000,
-                RtpFixtures.VIDEO_SSRC, RtpFixtures.EXT_MID)
+                RtpFixtures.VIDEO_SSRC, RtpFixtures.EXT_MID, true, 0, java.util.List.of(), 0,
+                twcc ? RtpFixtures.EXT_TWCC : 0)
             : new ProducerParams("1", TrackKind.AUDIO, Codec.OPUS, RtpFixtures.AUDIO_PT, 48_000,
-                RtpFixtures.AUDIO_SSRC, RtpFixtures.EXT_MID));
+                RtpFixtures.AUDIO_SSRC, RtpFixtures.EXT_MID, true, 0, java.util.List.of(), 0,
+                twcc ? RtpFixtures.EXT_TWCC : 0));
         byte[] extensionIds = RtpFixtures.subscriberExtensionIds();
         for (int i = 0; i < subscribers; i++) {
             SrtpSinkTransport t = new SrtpSinkTransport("sub" + i,
