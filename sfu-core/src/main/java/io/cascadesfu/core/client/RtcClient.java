@@ -80,7 +80,7 @@ public final class RtcClient implements AutoCloseable {
     private final DtlsCertificate certificate;
     private final Executor dtlsExecutor;
     private final Listener listener;
-    private final IceCredentials local = IceCredentials.random();
+    private final IceCredentials local;
     private final long tieBreaker = ThreadLocalRandom.current().nextLong();
     private final StunMessage stun = new StunMessage();
     private final CompletableFuture<RtcClient> connected = new CompletableFuture<>();
@@ -106,6 +106,13 @@ public final class RtcClient implements AutoCloseable {
      */
     public RtcClient(EventLoopGroup group, Class<? extends DatagramChannel> channelType, InetSocketAddress bindAddress,
                      DtlsCertificate certificate, Executor dtlsExecutor, Listener listener) {
+        this(group, channelType, bindAddress, certificate, dtlsExecutor, listener, IceCredentials.random());
+    }
+
+    /** As above, with the local ICE credentials given (a relay link announces them before the client exists). */
+    public RtcClient(EventLoopGroup group, Class<? extends DatagramChannel> channelType, InetSocketAddress bindAddress,
+                     DtlsCertificate certificate, Executor dtlsExecutor, Listener listener, IceCredentials local) {
+        this.local = local;
         this.group = group;
         this.channelType = channelType;
         this.bindAddress = bindAddress;
@@ -115,12 +122,17 @@ public final class RtcClient implements AutoCloseable {
         this.channel = bind();
     }
 
+    /** Binds; waits for it unless called on the group's own loop (a relay link's worker), where it cannot. */
     private Channel bind() {
-        return new Bootstrap().group(group).channel(channelType)
+        io.netty.channel.ChannelFuture f = new Bootstrap().group(group).channel(channelType)
                 .option(ChannelOption.SO_RCVBUF, 1 << 20)
                 .option(ChannelOption.SO_SNDBUF, 1 << 20)
                 .handler(new Handler())
-                .bind(bindAddress).syncUninterruptibly().channel();
+                .bind(bindAddress);
+        if (!(group instanceof EventLoop loop && loop.inEventLoop())) {
+            f.syncUninterruptibly();
+        }
+        return f.channel();
     }
 
     public IceCredentials localCredentials() {

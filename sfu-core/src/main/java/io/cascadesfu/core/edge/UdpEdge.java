@@ -78,6 +78,11 @@ public final class UdpEdge implements AutoCloseable {
         return allocator;
     }
 
+    /** The datagram channel class of this edge's event loop (epoll or NIO), for other sockets on that loop. */
+    public Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannelType() {
+        return channel instanceof EpollDatagramChannel ? EpollDatagramChannel.class : NioDatagramChannel.class;
+    }
+
     public Channel channel() {
         return channel;
     }

@@ -112,7 +112,7 @@ public final class MediaPeer implements TransportListener {
 
     void addProducer(Producer p) {
         int twcc = p.params().transportCcExtensionId();
-        if (twcc > 0 && transportCc == null && p.params().askForLoss()) { // not across a pipe: nothing to report
+        if (twcc > 0 && transportCc == null && transport.carriesTransportWideNumbers()) {
             transportCc = new TransportCcRecorder();
             transportCcExtensionId = twcc;
             router.transportFeedbackNeeded();

@@ -1,5 +1,6 @@
 package io.cascadesfu.core.media;
 
+import io.cascadesfu.core.rtcp.RtcpPacket;
 import io.cascadesfu.core.rtp.RtpPacket;
 import io.netty.buffer.ByteBuf;
 
@@ -44,9 +45,51 @@ public final class PipeConsumer extends Consumer {
         producer.requestKeyframe((int) ((ssrc - params.ssrc()) & 0xFFFF_FFFFL), nowNs);
     }
 
+    /**
+     * Nothing is lost inside a pipe between workers; over a relay link to another node, the far node NACKs what
+     * it lost, by the publisher's own numbers: each is resent from the producer's cache with the layer's pipe
+     * SSRC, byte for byte as first sent (so the same SRTP index carries the same plaintext), at most
+     * {@link SimpleConsumer#MAX_PACKETS_PER_NACK} per NACK.
+     */
     @Override
     void onNack(ByteBuf rtcp, int off, long nowNs) {
-        // The far router answers NACKs from its own copy of the stream: nothing is lost inside a pipe.
+        if (isClosed() || !subscriber.transport().isConnected()) {
+            return;
+        }
+        long layerIndex = (RtcpPacket.mediaSsrc(rtcp, off) - params.ssrc()) & 0xFFFF_FFFFL;
+        if (layerIndex >= producer.streamCount()) {
+            return;
+        }
+        int layer = (int) layerIndex;
+        int items = RtcpPacket.nackCount(rtcp, off);
+        int budget = SimpleConsumer.MAX_PACKETS_PER_NACK;
+        for (int i = 0; i < items && budget > 0; i++) {
+            int pid = RtcpPacket.nackPid(rtcp, off, i);
+            int blp = RtcpPacket.nackBlp(rtcp, off, i);
+            resend(layer, pid);
+            budget--;
+            for (int bit = 0; bit < 16 && budget > 0; bit++) {
+                if ((blp & (1 << bit)) != 0) {
+                    resend(layer, (pid + bit + 1) & 0xFFFF);
+                    budget--;
+                }
+            }
+        }
+    }
+
+    private void resend(int layer, int seq) {
+        subscriber.metrics().nackRequested();
+        ByteBuf cached = producer.cached(layer, seq);
+        if (cached == null) {
+            subscriber.metrics().nackMissed();
+            return;
+        }
+        int length = cached.readableBytes();
+        ByteBuf out = subscriber.allocRtp(length);
+        out.writeBytes(cached, cached.readerIndex(), length);
+        RtpPacket.setSsrc(out, (params.ssrc() + layer) & 0xFFFF_FFFFL);
+        subscriber.metrics().retransmitted();
+        subscriber.transport().sendRtp(out);
     }
 
     /** One report per layer, on its pipe SSRC, with the publisher's own timestamps (a pipe does not move them). */

@@ -67,6 +67,11 @@ public final class PipeEnd implements MediaTransport {
     }
 
     @Override
+    public boolean carriesTransportWideNumbers() {
+        return false;
+    }
+
+    @Override
     public boolean isConnected() {
         return !closed && !far.closed;
     }

@@ -96,6 +96,19 @@ public final class Endpoint implements PeerListener {
         });
     }
 
+    /**
+     * Dials the far node of a relay link (an endpoint made with {@code RelayTransport.factory}): its media address,
+     * ICE credentials and DTLS fingerprint, as its control channel announced them.
+     */
+    public void connectRelay(io.cascadesfu.core.client.RtcClient.Remote remote) {
+        member.room().assertInControl();
+        worker.execute(() -> {
+            if (transport instanceof io.cascadesfu.core.relay.RelayTransport r) {
+                r.connect(remote);
+            }
+        });
+    }
+
     /** ICE restart: new local credentials, returned for the answer; the DTLS/SRTP session stays. */
     public IceCredentials restartIce() {
         member.room().assertInControl();
@@ -107,6 +120,12 @@ public final class Endpoint implements PeerListener {
             }
         });
         return next;
+    }
+
+    /** The transport. Worker loop only, in tasks handed over after this endpoint was made. */
+    public MediaTransport transport() {
+        worker.assertInLoop();
+        return transport;
     }
 
     /** The worker-side peer. Worker loop only, in tasks handed over after this endpoint was made. */

@@ -177,20 +177,34 @@ public final class Room {
      * another worker, it crosses the pipe between the two workers, once for all subscribers there.
      */
     public Subscription subscribe(Endpoint subscriber, Track track, ConsumerParams params) {
+        return subscribe(subscriber, track, params, false);
+    }
+
+    /**
+     * Starts relaying {@code track} to another node over {@code link} (an endpoint whose transport is a relay
+     * link): every layer goes, layer {@code i} on SSRC {@code ssrc + i} (the far node chose them), with the
+     * publisher's sequence numbers, timestamps and header extensions, once for every subscriber behind the link.
+     */
+    public Subscription relay(Endpoint link, Track track, long ssrc) {
+        return subscribe(link, track, ConsumerParams.unchanged(ssrc, track.params().payloadType()), true);
+    }
+
+    private Subscription subscribe(Endpoint subscriber, Track track, ConsumerParams params, boolean relay) {
         assertInControl();
         if (track.isClosed() || subscriber.isClosed() || subscriber.member().room() != this) {
             throw new IllegalStateException("cannot subscribe " + subscriber + " to " + track);
         }
         MediaWorker dest = subscriber.worker();
         PipedTrack via = dest == track.worker() ? null : pipeTrack(track, dest);
-        Subscription s = new Subscription(track, subscriber, params, via);
+        Subscription s = new Subscription(track, subscriber, params, via, relay);
         track.subscriptions.add(s);
         subscriber.added(s);
         Router router = routers[dest.index()];
         dest.execute(() -> {
             var source = via == null ? track.producer : via.destProducer;
             if (source != null && !source.isClosed() && !subscriber.peer().isClosed()) {
-                s.consumer = router.consume(subscriber.peer(), source, params);
+                s.consumer = relay ? router.pipeConsume(subscriber.peer(), source, params.ssrc())
+                        : router.consume(subscriber.peer(), source, params);
                 s.applyPreference();
             }
         });

@@ -15,6 +15,8 @@ public final class Subscription {
     final Endpoint subscriber;
     final ConsumerParams params;
     final PipedTrack via;
+    /** A relay to another node: every layer, SSRCs mapped from {@code params.ssrc()}, nothing else rewritten. */
+    final boolean relay;
     private boolean closed;
     // Written on the control thread, read on the subscriber's worker in the task that follows each write.
     private volatile int maxLayer = SimpleConsumer.ANY_LAYER;
@@ -22,11 +24,12 @@ public final class Subscription {
     // Worker-owned (subscriber's worker).
     Consumer consumer;
 
-    Subscription(Track track, Endpoint subscriber, ConsumerParams params, PipedTrack via) {
+    Subscription(Track track, Endpoint subscriber, ConsumerParams params, PipedTrack via, boolean relay) {
         this.track = track;
         this.subscriber = subscriber;
         this.params = params;
         this.via = via;
+        this.relay = relay;
     }
 
     public Track track() {

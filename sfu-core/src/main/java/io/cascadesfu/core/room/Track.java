@@ -66,6 +66,11 @@ public final class Track {
         closed = true;
     }
 
+    /** Subscriptions to this track (subscribers and relay links). Control thread. */
+    public int subscriptionCount() {
+        return subscriptions.size();
+    }
+
     /** Workers (other than the origin's) the track crosses to now. */
     public int pipedWorkers() {
         int n = 0;

@@ -46,4 +46,13 @@ public interface MediaTransport {
 
     /** Stops the transport; the listener gets {@code onTransportClosed} once. Idempotent. */
     void close(String reason);
+
+    /**
+     * Whether the transport-wide sequence numbers in what arrives were stamped for this transport (a browser's
+     * transport: the node reports their arrival back, for the sender's congestion control). False for links
+     * that pass the publisher's own numbers through: a pipe between workers, a relay link between nodes.
+     */
+    default boolean carriesTransportWideNumbers() {
+        return true;
+    }
 }

@@ -69,6 +69,19 @@ public final class MediaWorker implements AutoCloseable {
         return List.copyOf(list);
     }
 
+    /** The datagram channel class that fits this worker's loop (a relay link's socket lives on it too). */
+    public Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannelType() {
+        return edge.datagramChannelType();
+    }
+
+    public DtlsCertificate certificate() {
+        return certificate;
+    }
+
+    public ExecutorService handshakeExecutor() {
+        return handshakeExecutor;
+    }
+
     public int index() {
         return index;
     }
