@@ -27,6 +27,7 @@ import io.cascadesfu.signaling.sdp.SessionDescription;
 import io.cascadesfu.signaling.sdp.SubscriberOffer;
 import io.cascadesfu.signaling.sdp.SubscriberSlot;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,7 +45,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: the engine's control thread only (the signaling socket hands every message over to it).
  */
-final class Participant implements EndpointListener {
+final class Participant implements EndpointListener, TrackSource {
     private static final Logger log = LoggerFactory.getLogger(Participant.class);
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
@@ -88,7 +89,7 @@ final class Participant implements EndpointListener {
         final String mid;
         final TrackKind kind;
         PublishedTrack source;      // null: inactive
-        Participant sourceOwner;
+        TrackSource sourceOwner;
         long ssrc;
         /** Video: the SSRC retransmissions (RFC 4588) and probes go on. */
         long rtxSsrc = -1;
@@ -116,7 +117,18 @@ final class Participant implements EndpointListener {
 
     // ---------------------------------------------------------------- JSON views
 
-    ObjectNode describe() {
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public Collection<PublishedTrack> publishedTracks() {
+        return published.values();
+    }
+
+    @Override
+    public ObjectNode describe() {
         ObjectNode p = JSON.objectNode();
         p.put("participantId", id);
         p.put("identity", identity);
@@ -141,9 +153,6 @@ final class Participant implements EndpointListener {
         return n;
     }
 
-    Iterable<PublishedTrack> publishedTracks() {
-        return published.values();
-    }
 
     // ---------------------------------------------------------------- publish
 
@@ -197,6 +206,7 @@ final class Participant implements EndpointListener {
         reply.set("tracks", tracks);
         if (changed) {
             room.refreshSubscriptions(this);
+            manager.localStateChanged(room);
         }
         return reply;
     }
@@ -286,6 +296,7 @@ final class Participant implements EndpointListener {
                     event.put("trackId", trackId);
                     event.put("muted", muted);
                     room.broadcast(this, event);
+                    manager.localStateChanged(room);
                 }
                 return;
             }
@@ -306,14 +317,14 @@ final class Participant implements EndpointListener {
         boolean changed = false;
         // Tracks that went away: stop at once, keep the m-section for reuse.
         for (SubscriberSlotState s : slots) {
-            if (s.source != null && (s.sourceOwner.left || s.source.track.isClosed())) {
+            if (s.source != null && (s.sourceOwner.hasLeft() || s.source.track.isClosed())) {
                 deactivate(s);
                 changed = true;
             }
         }
         // Tracks not received yet.
-        for (Participant other : room.others(this)) {
-            for (PublishedTrack t : other.published.values()) {
+        for (TrackSource other : room.sourcesOtherThan(this)) {
+            for (PublishedTrack t : other.publishedTracks()) {
                 if (findSlot(t) == null) {
                     assign(t, other);
                     changed = true;
@@ -339,7 +350,7 @@ final class Participant implements EndpointListener {
         return null;
     }
 
-    private void assign(PublishedTrack t, Participant owner) {
+    private void assign(PublishedTrack t, TrackSource owner) {
         TrackKind kind = TrackKind.of(t.kind());
         SubscriberSlotState slot = null;
         for (SubscriberSlotState s : slots) {
@@ -383,14 +394,14 @@ final class Participant implements EndpointListener {
         ArrayNode tracks = JSON.arrayNode();
         for (SubscriberSlotState s : slots) {
             desc.add(SubscriberMedia.slot(s.mid, s.kind, s.source == null ? null : s.source.info,
-                    s.source == null ? null : s.sourceOwner.id, s.source == null ? null : s.source.trackId, s.ssrc,
+                    s.source == null ? null : s.sourceOwner.id(), s.source == null ? null : s.source.trackId, s.ssrc,
                     s.rtxSsrc));
             s.offered = true;
             s.offeredActive = s.source != null;
             if (s.source != null) {
                 ObjectNode n = tracks.addObject();
                 n.put("mid", s.mid);
-                n.put("participantId", s.sourceOwner.id);
+                n.put("participantId", s.sourceOwner.id());
                 n.put("trackId", s.source.trackId);
                 n.put("kind", s.kind.sdpName());
             }
@@ -513,7 +524,8 @@ final class Participant implements EndpointListener {
         return room;
     }
 
-    boolean hasLeft() {
+    @Override
+    public boolean hasLeft() {
         return left;
     }
 

@@ -13,6 +13,8 @@ final class Room {
     final io.cascadesfu.core.room.Room core;
     final ActiveSpeakers speakers = new ActiveSpeakers();
     private final Map<String, Participant> participants = new LinkedHashMap<>();
+    /** Participants on other nodes of the cluster, by id. */
+    final Map<String, RemoteParticipant> remotes = new LinkedHashMap<>();
 
     Room(String name, io.cascadesfu.core.room.Room core) {
         this.name = name;
@@ -30,6 +32,13 @@ final class Room {
                 list.add(q);
             }
         }
+        return list;
+    }
+
+    /** Whose tracks {@code p} receives: the other participants here and those on other nodes. */
+    List<TrackSource> sourcesOtherThan(Participant p) {
+        List<TrackSource> list = new ArrayList<>(others(p));
+        list.addAll(remotes.values());
         return list;
     }
 
@@ -66,7 +75,7 @@ final class Room {
         }
     }
 
-    /** Every other participant re-evaluates what it receives (tracks came or went). */
+    /** Every other participant re-evaluates what it receives (tracks came or went); {@code except} may be null. */
     void refreshSubscriptions(Participant except) {
         for (Participant q : others(except)) {
             q.updateSubscriptions();

@@ -36,6 +36,37 @@ public final class RoomManager {
     /** How often the rooms' audio levels are sampled for the active speakers. */
     static final long SPEAKER_SAMPLE_MS = 500;
     private final java.util.concurrent.ScheduledFuture<?> speakerTimer;
+    private CascadeHooks cascade = CascadeHooks.NONE;
+
+    /**
+     * What the cascade (rooms spanning nodes) is told of this node's rooms. Control thread. Implementations must
+     * not call back into the manager from these methods synchronously in a way that re-enters the same room change.
+     */
+    public interface CascadeHooks {
+        CascadeHooks NONE = new CascadeHooks() {
+        };
+
+        /** A room was opened here (its first local participant joined): remote participants may be added. */
+        default void roomOpened(String room) {
+        }
+
+        /** The local participants of a room, or their tracks, changed: the other nodes should hear of it. */
+        default void roomChanged(String room) {
+        }
+
+        /** The room's last local participant left; its core room is closed. */
+        default void roomClosed(String room) {
+        }
+    }
+
+    /** A track of a participant, as the cascade tells other nodes of it or adds it from another node. */
+    public record TrackView(String trackId, io.cascadesfu.signaling.sdp.PublishedTrackInfo info, boolean muted,
+                            io.cascadesfu.core.room.Track track) {
+    }
+
+    /** A participant of this node, for the cascade. */
+    public record ParticipantView(String participantId, String identity, String name, java.util.List<TrackView> tracks) {
+    }
 
     public RoomManager(MediaEngine engine, SignalingConfig config, MeterRegistry registry) {
         this.engine = engine;
@@ -45,6 +76,131 @@ public final class RoomManager {
                 .register(registry);
         this.speakerTimer = engine.control().scheduleAtFixedRate(this::sampleSpeakers, SPEAKER_SAMPLE_MS,
                 SPEAKER_SAMPLE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    public void setCascadeHooks(CascadeHooks hooks) {
+        this.cascade = hooks == null ? CascadeHooks.NONE : hooks;
+    }
+
+    /** The core room of {@code room} while it has local participants, else null. Control thread. */
+    public io.cascadesfu.core.room.Room coreRoom(String room) {
+        Room r = rooms.get(room);
+        return r == null ? null : r.core;
+    }
+
+    /** The local participants of {@code room} and their tracks (empty if none). Control thread. */
+    public java.util.List<ParticipantView> localParticipants(String room) {
+        Room r = rooms.get(room);
+        java.util.List<ParticipantView> list = new ArrayList<>();
+        if (r != null) {
+            for (Participant p : r.participants()) {
+                java.util.List<TrackView> tracks = new ArrayList<>();
+                for (PublishedTrack t : p.publishedTracks()) {
+                    tracks.add(new TrackView(t.trackId, t.info, t.muted, t.track));
+                }
+                list.add(new ParticipantView(p.id, p.identity, p.name, tracks));
+            }
+        }
+        return list;
+    }
+
+    /**
+     * Adds or updates a participant of {@code room} connected to {@code node}: its tracks (published here by the
+     * cascade on the relay link's member) are announced to the local participants and received like theirs;
+     * tracks no longer listed are announced gone (the cascade closes their core tracks). Ignored if the room has
+     * no local participants. Control thread.
+     */
+    public void putRemote(String room, String node, ParticipantView view) {
+        Room r = rooms.get(room);
+        if (r == null) {
+            return;
+        }
+        RemoteParticipant p = r.remotes.get(view.participantId());
+        if (p == null) {
+            p = new RemoteParticipant(view.participantId(), view.identity(), view.name(), node);
+            r.remotes.put(p.id, p);
+            ObjectNode event = JSON.objectNode();
+            event.put("type", "participant_joined");
+            event.set("participant", p.describe());
+            r.broadcast(null, event);
+            log.info("room={} remote participant={} identity={} on node {}", room, p.id, p.identity, node);
+        }
+        java.util.Set<String> listed = new java.util.HashSet<>();
+        for (TrackView t : view.tracks()) {
+            listed.add(t.trackId());
+            PublishedTrack known = p.published.get(t.trackId());
+            if (known == null) {
+                PublishedTrack added = new PublishedTrack(t.trackId(), t.info(), t.track());
+                added.muted = t.muted();
+                p.published.put(t.trackId(), added);
+                ObjectNode event = JSON.objectNode();
+                event.put("type", "track_published");
+                event.put("participantId", p.id);
+                event.set("track", Participant.describe(added));
+                r.broadcast(null, event);
+            } else if (known.muted != t.muted()) {
+                known.muted = t.muted();
+                ObjectNode event = JSON.objectNode();
+                event.put("type", "track_muted");
+                event.put("participantId", p.id);
+                event.put("trackId", t.trackId());
+                event.put("muted", t.muted());
+                r.broadcast(null, event);
+            }
+        }
+        for (String gone : new ArrayList<>(p.published.keySet())) {
+            if (!listed.contains(gone)) {
+                p.published.remove(gone);
+                ObjectNode event = JSON.objectNode();
+                event.put("type", "track_unpublished");
+                event.put("participantId", p.id);
+                event.put("trackId", gone);
+                r.broadcast(null, event);
+            }
+        }
+        r.refreshSubscriptions(null);
+    }
+
+    /** A participant on another node left {@code room} (or its node went away). Control thread. */
+    public void removeRemote(String room, String participantId) {
+        Room r = rooms.get(room);
+        RemoteParticipant p = r == null ? null : r.remotes.remove(participantId);
+        if (p == null) {
+            return;
+        }
+        p.left = true;
+        r.speakers.remove(p.id);
+        ObjectNode event = JSON.objectNode();
+        event.put("type", "participant_left");
+        event.put("participantId", p.id);
+        r.broadcast(null, event);
+        r.refreshSubscriptions(null);
+        log.info("room={} remote participant={} left", room, p.id);
+    }
+
+    /** Ids of the remote participants of {@code room} connected to {@code node}. Control thread. */
+    public java.util.List<String> remotesOn(String room, String node) {
+        Room r = rooms.get(room);
+        java.util.List<String> ids = new ArrayList<>();
+        if (r != null) {
+            for (RemoteParticipant p : r.remotes.values()) {
+                if (p.node.equals(node)) {
+                    ids.add(p.id);
+                }
+            }
+        }
+        return ids;
+    }
+
+    /** Names of the rooms with local participants. Control thread. */
+    public java.util.Set<String> roomNames() {
+        return java.util.Set.copyOf(rooms.keySet());
+    }
+
+    void localStateChanged(Room room) {
+        if (rooms.get(room.name) == room) {
+            cascade.roomChanged(room.name);
+        }
     }
 
     static String newId(String prefix) {
@@ -93,11 +249,13 @@ public final class RoomManager {
         if (room != null && room.size() >= config.maxParticipantsPerRoom()) {
             throw new SignalingException("room_full", "room " + token.room() + " is full");
         }
+        boolean opened = false;
         if (room == null) {
             room = new Room(token.room(), engine.rooms().open(token.room()));
             rooms.put(room.name, room);
             roomCount = rooms.size();
             log.info("room={} created", room.name);
+            opened = true;
         }
         Participant p = new Participant(newId("PA_"), token.identity(), token.name(), token.grants(), connection,
                 room, this);
@@ -117,6 +275,9 @@ public final class RoomManager {
         for (Participant q : room.participants()) {
             others.add(q.describe());
         }
+        for (RemoteParticipant q : room.remotes.values()) {
+            others.add(q.describe());
+        }
         room.add(p);
         participantCount++;
         connection.send(joined);
@@ -126,14 +287,18 @@ public final class RoomManager {
         room.broadcast(p, event);
         log.info("room={} participant={} identity={} joined from {}", room.name, p.id, p.identity,
                 connection.remoteAddress());
+        if (opened) {
+            cascade.roomOpened(room.name); // may add the room's participants on other nodes, before the first offer
+        }
         p.updateSubscriptions();
+        cascade.roomChanged(room.name);
         return new ParticipantHandle(p, this);
     }
 
     /** Samples the audio levels of every room with two or more participants; control thread. */
     private void sampleSpeakers() {
         for (Room room : rooms.values()) {
-            if (room.size() >= 2) {
+            if (room.size() + room.remotes.size() >= 2) {
                 room.core.sampleLoudness().thenAcceptAsync(levels -> onLoudness(room, levels), engine.control());
             }
         }
@@ -144,11 +309,13 @@ public final class RoomManager {
             return;
         }
         Map<String, Double> byParticipant = new HashMap<>();
-        for (Participant p : room.participants()) {
+        java.util.List<TrackSource> everyone = new ArrayList<>(room.participants());
+        everyone.addAll(room.remotes.values());
+        for (TrackSource p : everyone) {
             for (PublishedTrack t : p.publishedTracks()) {
                 Double v = levels.get(t.track);
                 if (v != null && !t.muted) {
-                    byParticipant.merge(p.id, v, Math::max);
+                    byParticipant.merge(p.id(), v, Math::max);
                 }
             }
         }
@@ -183,10 +350,17 @@ public final class RoomManager {
         room.broadcast(p, event);
         room.refreshSubscriptions(p);
         if (room.isEmpty() && rooms.get(room.name) == room) {
+            for (RemoteParticipant q : room.remotes.values()) {
+                q.left = true;
+            }
+            room.remotes.clear();
             room.core.close();
             rooms.remove(room.name);
             roomCount = rooms.size();
             log.info("room={} closed", room.name);
+            cascade.roomClosed(room.name);
+        } else {
+            cascade.roomChanged(room.name);
         }
     }
 
