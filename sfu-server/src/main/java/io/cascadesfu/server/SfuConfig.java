@@ -29,6 +29,26 @@ public final class SfuConfig {
     public Auth auth = new Auth();
     public Rooms rooms = new Rooms();
     public Codecs codecs = new Codecs();
+    public Cluster cluster = new Cluster();
+
+    /**
+     * The cascade: this node's identity and its peer nodes. Off while {@link #secret} is empty (a single node).
+     * Peers are {@code nodeId@host:port} of their cluster ports.
+     */
+    public static final class Cluster {
+        public String nodeId = "";
+        public String region = "";
+        public String secret = "";
+        public String bind = "127.0.0.1";
+        public int port = 7890;
+        public List<String> peers = new ArrayList<>();
+        /** Where the node keeps its cluster identity (TLS key and certificate) across restarts; empty: in memory. */
+        public String stateDir = "";
+
+        public boolean enabled() {
+            return secret != null && !secret.isEmpty();
+        }
+    }
 
     public static final class Http {
         public String bind = "127.0.0.1";
@@ -170,6 +190,13 @@ public final class SfuConfig {
         if ((v = env.get("SFU_MAX_CONNECTIONS_PER_ADDRESS")) != null) {
             http.maxConnectionsPerAddress = parseInt("SFU_MAX_CONNECTIONS_PER_ADDRESS", v);
         }
+        if ((v = env.get("SFU_NODE_ID")) != null) cluster.nodeId = v.trim();
+        if ((v = env.get("SFU_REGION")) != null) cluster.region = v.trim();
+        if ((v = env.get("SFU_CLUSTER_SECRET")) != null) cluster.secret = v;
+        if ((v = env.get("SFU_CLUSTER_BIND")) != null) cluster.bind = v.trim();
+        if ((v = env.get("SFU_CLUSTER_PORT")) != null) cluster.port = parseInt("SFU_CLUSTER_PORT", v);
+        if ((v = env.get("SFU_CLUSTER_PEERS")) != null) cluster.peers = splitList(v);
+        if ((v = env.get("SFU_STATE_DIR")) != null) cluster.stateDir = v.trim();
     }
 
     void validate() {
@@ -233,10 +260,37 @@ public final class SfuConfig {
                 throw new ConfigException("auth.keys." + e.getKey() + ": secrets must be at least 32 characters");
             }
         }
+        if (cluster.enabled()) {
+            if (!cluster.nodeId.matches("[A-Za-z0-9_-]{1,32}")) {
+                throw new ConfigException("cluster.nodeId must be 1..32 of [A-Za-z0-9_-] when the cluster is on");
+            }
+            if (cluster.secret.length() < 32) {
+                throw new ConfigException("cluster.secret must be at least 32 characters");
+            }
+            checkPort("cluster.port", cluster.port);
+            for (String peer : cluster.peers) {
+                parsePeer(peer);
+            }
+        }
         if (!dev && auth.keys.isEmpty()) {
             throw new ConfigException("auth.keys is empty: outside development mode the node needs at least one "
                     + "JWT key (or set dev: true)");
         }
+    }
+
+    /** A peer as {@code nodeId@host:port}; throws a {@link ConfigException} naming the entry otherwise. */
+    static String[] parsePeer(String entry) {
+        int at = entry.indexOf('@');
+        int colon = entry.lastIndexOf(':');
+        if (at <= 0 || colon <= at + 1 || colon == entry.length() - 1) {
+            throw new ConfigException("cluster.peers: \"" + entry + "\" is not nodeId@host:port");
+        }
+        String port = entry.substring(colon + 1);
+        if (!port.chars().allMatch(Character::isDigit) || port.length() > 5 || Integer.parseInt(port) > 65535
+                || Integer.parseInt(port) < 1) {
+            throw new ConfigException("cluster.peers: \"" + entry + "\" has no valid port");
+        }
+        return new String[] {entry.substring(0, at), entry.substring(at + 1, colon), port};
     }
 
     private static void checkPort(String name, int port) {

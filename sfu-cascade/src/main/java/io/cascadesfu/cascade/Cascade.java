@@ -1,0 +1,451 @@
+package io.cascadesfu.cascade;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.cascadesfu.core.MediaEngine;
+import io.cascadesfu.core.client.RtcClient;
+import io.cascadesfu.core.ice.IceCredentials;
+import io.cascadesfu.core.media.ProducerParams;
+import io.cascadesfu.core.media.TrackKind;
+import io.cascadesfu.core.relay.RelayTransport;
+import io.cascadesfu.core.room.Endpoint;
+import io.cascadesfu.core.room.EndpointListener;
+import io.cascadesfu.core.room.Member;
+import io.cascadesfu.core.room.Room;
+import io.cascadesfu.core.room.Subscription;
+import io.cascadesfu.core.room.Track;
+import io.cascadesfu.core.rtp.Codec;
+import io.cascadesfu.signaling.room.RoomManager;
+import io.cascadesfu.signaling.sdp.HeaderExtension;
+import io.cascadesfu.signaling.sdp.PublishedTrackInfo;
+import io.cascadesfu.signaling.sdp.PublisherAnswer;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Rooms that span nodes. Each node tells its peers who is in each of its rooms and what they publish
+ * ({@code room_state}); a node with local participants in the same room dials a relay link to that peer for the
+ * room ({@code link_offer} / {@code link_answer}: ICE credentials and DTLS fingerprints over the authenticated
+ * control channel, then ICE, DTLS and SRTP between the media ports), publishes each remote track on the link's
+ * member, and asks for it ({@code relay}): the peer forwards it over the link once, with every layer and the
+ * publisher's numbering, whatever the number of subscribers behind it. Keyframe requests and NACKs go back over
+ * the same link. The node's browsers see the remote participants and receive their tracks like local ones.
+ *
+ * <p>A link carries media one way: the dialing node receives. Each node dials for what it needs, so a room with
+ * participants on both nodes has a link each way. Tracks cross only to nodes with participants in the room.
+ *
+ * <p>Threading: the engine's control thread; control-channel callbacks are handed over to it.
+ */
+public final class Cascade implements RoomManager.CascadeHooks {
+    private static final Logger log = LoggerFactory.getLogger(Cascade.class);
+    private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+    static final String AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+    /** Participants and tracks one room_state may list (a room's own caps are lower). */
+    static final int MAX_PARTICIPANTS = 1000;
+    static final int MAX_TRACKS = 512;
+
+    private final MediaEngine engine;
+    private final RoomManager rooms;
+    private final String nodeId;
+    private final String relayBindHost;
+    private ClusterBus bus;
+    /** The last room_state each peer sent, per room: peer -> room -> participants. */
+    private final Map<String, Map<String, JsonNode>> remoteStates = new HashMap<>();
+    /** Links this node dialed (it receives over them): peer -> room -> link. */
+    private final Map<String, Map<String, DialedLink>> dialed = new HashMap<>();
+    /** Links peers dialed to this node (it sends over them): peer -> room -> link. */
+    private final Map<String, Map<String, ServedLink>> served = new HashMap<>();
+    private long badMessages;
+
+    /** A relay link this node receives on, for one room from one peer. */
+    private static final class DialedLink {
+        final String room;
+        final String peer;
+        final Member member;
+        final Endpoint endpoint;
+        final Map<String, Track> tracks = new LinkedHashMap<>(); // by trackId
+        final long ssrcBase = ThreadLocalRandom.current().nextLong(0x1000_0000L, 0x7000_0000L);
+        long nextSsrc;
+
+        DialedLink(String room, String peer, Member member, Endpoint endpoint) {
+            this.room = room;
+            this.peer = peer;
+            this.member = member;
+            this.endpoint = endpoint;
+        }
+    }
+
+    /** A relay link a peer dialed to this node: what it asked for. */
+    private static final class ServedLink {
+        final Member member;
+        final Endpoint endpoint;
+        final Map<String, Subscription> relays = new HashMap<>(); // by trackId
+
+        ServedLink(Member member, Endpoint endpoint) {
+            this.member = member;
+            this.endpoint = endpoint;
+        }
+    }
+
+    public Cascade(MediaEngine engine, RoomManager rooms, String nodeId, String relayBindHost) {
+        this.engine = engine;
+        this.rooms = rooms;
+        this.nodeId = nodeId;
+        this.relayBindHost = relayBindHost;
+    }
+
+    /** Connects the cascade to its control channel; call before the first peer comes up. */
+    public void attach(ClusterBus bus) {
+        this.bus = bus;
+        rooms.setCascadeHooks(this);
+    }
+
+    public long badMessages() {
+        return badMessages;
+    }
+
+    // ------------------------------------------------------------------------------------ control channel
+
+    /** A peer's channel came up: it hears the state of every room here. Any thread. */
+    public void onPeerUp(String peer) {
+        engine.control().execute(() -> {
+            for (String room : rooms.roomNames()) {
+                sendState(peer, room);
+            }
+        });
+    }
+
+    /** A peer's channel went down: its participants leave here, its links close. Any thread. */
+    public void onPeerDown(String peer) {
+        engine.control().execute(() -> {
+            Map<String, JsonNode> states = remoteStates.remove(peer);
+            if (states != null) {
+                for (String room : states.keySet()) {
+                    for (String id : rooms.remotesOn(room, peer)) {
+                        rooms.removeRemote(room, id);
+                    }
+                }
+            }
+            Map<String, DialedLink> mine = dialed.remove(peer);
+            if (mine != null) {
+                mine.values().forEach(l -> l.member.close("peer node " + peer + " down"));
+            }
+            Map<String, ServedLink> theirs = served.remove(peer);
+            if (theirs != null) {
+                theirs.values().forEach(l -> l.member.close("peer node " + peer + " down"));
+            }
+            log.info("cascade: peer {} down; its participants and links are gone", peer);
+        });
+    }
+
+    /** A message from an authenticated peer. Any thread. */
+    public void onMessage(String peer, ObjectNode message) {
+        engine.control().execute(() -> {
+            try {
+                handle(peer, message);
+            } catch (RuntimeException e) {
+                badMessages++;
+                log.warn("cascade: message {} from {} failed: {}", message.path("type").asText(), peer, e.toString());
+            }
+        });
+    }
+
+    private void handle(String peer, ObjectNode m) {
+        String type = m.path("type").asText("");
+        String room = TrackJson.text(m, "room");
+        if (room == null) {
+            bad(peer, type, "no room");
+            return;
+        }
+        switch (type) {
+            case "room_state" -> onRoomState(peer, room, m.get("participants"));
+            case "link_offer" -> onLinkOffer(peer, room, m);
+            case "link_answer" -> onLinkAnswer(peer, room, m);
+            case "relay" -> onRelay(peer, room, m);
+            case "unrelay" -> onUnrelay(peer, room, TrackJson.text(m, "trackId"));
+            case "link_close" -> closeServed(peer, room, "closed by " + peer);
+            default -> bad(peer, type, "unknown type");
+        }
+    }
+
+    private void bad(String peer, String type, String why) {
+        badMessages++;
+        log.debug("cascade: ignored {} from {}: {}", type, peer, why);
+    }
+
+    // ------------------------------------------------------------------------------------ local rooms
+
+    @Override
+    public void roomOpened(String room) {
+        for (Map.Entry<String, Map<String, JsonNode>> e : remoteStates.entrySet()) {
+            JsonNode state = e.getValue().get(room);
+            if (state != null) {
+                apply(e.getKey(), room, state);
+            }
+        }
+    }
+
+    @Override
+    public void roomChanged(String room) {
+        if (bus != null) {
+            for (String peer : bus.upPeers()) {
+                sendState(peer, room);
+            }
+        }
+    }
+
+    @Override
+    public void roomClosed(String room) {
+        // The core room closed every member: the links of this room are gone on this side.
+        for (Map<String, DialedLink> byRoom : dialed.values()) {
+            DialedLink l = byRoom.remove(room);
+            if (l != null && bus != null) {
+                bus.send(l.peer, message("link_close", room));
+            }
+        }
+        for (Map<String, ServedLink> byRoom : served.values()) {
+            byRoom.remove(room);
+        }
+        roomChanged(room); // an empty state: the peers stop serving this node
+    }
+
+    private void sendState(String peer, String room) {
+        ObjectNode m = message("room_state", room);
+        ArrayNode list = m.putArray("participants");
+        for (RoomManager.ParticipantView p : rooms.localParticipants(room)) {
+            ObjectNode n = list.addObject();
+            n.put("participantId", p.participantId());
+            n.put("identity", p.identity());
+            n.put("name", p.name());
+            ArrayNode tracks = n.putArray("tracks");
+            for (RoomManager.TrackView t : p.tracks()) {
+                ObjectNode tn = tracks.addObject();
+                tn.put("trackId", t.trackId());
+                tn.put("muted", t.muted());
+                tn.set("info", TrackJson.write(t.info()));
+            }
+        }
+        bus.send(peer, m);
+    }
+
+    private static ObjectNode message(String type, String room) {
+        ObjectNode m = JSON.objectNode();
+        m.put("type", type);
+        m.put("room", room);
+        return m;
+    }
+
+    // ------------------------------------------------------------------------------------ receiving side
+
+    private void onRoomState(String peer, String room, JsonNode participants) {
+        if (participants == null || !participants.isArray() || participants.size() > MAX_PARTICIPANTS) {
+            bad(peer, "room_state", "participants missing or too many");
+            return;
+        }
+        Map<String, JsonNode> states = remoteStates.computeIfAbsent(peer, k -> new HashMap<>());
+        if (participants.isEmpty()) {
+            states.remove(room);
+        } else {
+            states.put(room, participants);
+        }
+        if (rooms.coreRoom(room) != null) {
+            apply(peer, room, participants);
+        }
+    }
+
+    /** Brings this node's view of {@code peer}'s participants in {@code room} in line with its last state. */
+    private void apply(String peer, String room, JsonNode participants) {
+        Room core = rooms.coreRoom(room);
+        if (core == null) {
+            return;
+        }
+        List<RoomManager.ParticipantView> views = new ArrayList<>();
+        int trackCount = 0;
+        DialedLink link = dialed.computeIfAbsent(peer, k -> new HashMap<>()).get(room);
+        Map<String, Boolean> listedTracks = new HashMap<>();
+        for (JsonNode p : participants) {
+            String id = TrackJson.text(p, "participantId");
+            String identity = TrackJson.printable(p, "identity", 128);
+            String name = TrackJson.printable(p, "name", 128);
+            if (id == null || identity == null) {
+                bad(peer, "room_state", "participant without id or identity");
+                continue;
+            }
+            List<RoomManager.TrackView> tracks = new ArrayList<>();
+            for (JsonNode t : TrackJson.iterable(p.get("tracks"), 32)) {
+                String trackId = TrackJson.text(t, "trackId");
+                PublishedTrackInfo info = trackId == null ? null : TrackJson.read(t.get("info"), trackId);
+                if (info == null || ++trackCount > MAX_TRACKS) {
+                    bad(peer, "room_state", "bad track");
+                    continue;
+                }
+                if (link == null) {
+                    link = dial(peer, room, core);
+                }
+                Track track = link.tracks.get(trackId);
+                if (track == null) {
+                    track = publishRemote(link, trackId, info);
+                }
+                listedTracks.put(trackId, true);
+                tracks.add(new RoomManager.TrackView(trackId, info, t.path("muted").asBoolean(false), track));
+            }
+            views.add(new RoomManager.ParticipantView(id, identity, name == null ? identity : name, tracks));
+        }
+        // Tracks gone: stop asking, close them here.
+        if (link != null) {
+            for (String trackId : new ArrayList<>(link.tracks.keySet())) {
+                if (!listedTracks.containsKey(trackId)) {
+                    link.member.unpublish(link.tracks.remove(trackId));
+                    bus.send(peer, message("unrelay", room).put("trackId", trackId));
+                }
+            }
+        }
+        List<String> listedIds = views.stream().map(RoomManager.ParticipantView::participantId).toList();
+        for (String id : rooms.remotesOn(room, peer)) {
+            if (!listedIds.contains(id)) {
+                rooms.removeRemote(room, id);
+            }
+        }
+        for (RoomManager.ParticipantView v : views) {
+            rooms.putRemote(room, peer, v);
+        }
+        if (link != null && views.isEmpty()) {
+            dialed.get(peer).remove(room);
+            link.member.close("no one on " + peer + " any more");
+            bus.send(peer, message("link_close", room));
+        }
+    }
+
+    /** Opens this node's end of a relay link from {@code peer} for {@code room} and offers it. */
+    private DialedLink dial(String peer, String room, Room core) {
+        Member member = core.addMember("node:" + peer);
+        Endpoint endpoint = member.createEndpoint("relay-" + peer + "-" + room, RelayTransport.factory(relayBindHost),
+                new EndpointListener() {
+                    @Override
+                    public void onEndpointConnected(Endpoint e) {
+                        log.info("cascade: relay link from {} for room {} connected", peer, room);
+                    }
+
+                    @Override
+                    public void onEndpointClosed(Endpoint e, String reason) {
+                        log.info("cascade: relay link from {} for room {} closed: {}", peer, room, reason);
+                    }
+                });
+        DialedLink link = new DialedLink(room, peer, member, endpoint);
+        dialed.get(peer).put(room, link);
+        IceCredentials c = endpoint.localCredentials();
+        bus.send(peer, message("link_offer", room).put("ufrag", c.ufrag()).put("pwd", c.pwd())
+                .put("fingerprint", engine.fingerprintSha256()));
+        log.info("cascade: room {}: dialing a relay link from {}", room, peer);
+        return link;
+    }
+
+    private Track publishRemote(DialedLink link, String trackId, PublishedTrackInfo info) {
+        int streams = Math.max(1, info.rids().size());
+        long ssrc = (link.ssrcBase + link.nextSsrc) & 0xFFFF_FFFFL;
+        link.nextSsrc += streams;
+        int audioLevel = 0;
+        int transportCc = 0;
+        for (HeaderExtension e : info.extensions()) {
+            if (AUDIO_LEVEL_URI.equals(e.uri()) && info.kind().equals("audio")) {
+                audioLevel = e.id();
+            } else if (PublisherAnswer.TRANSPORT_CC_URI.equals(e.uri())) {
+                transportCc = e.id();
+            }
+        }
+        // The relay keeps the publisher's numbering and extension ids: this node's consumers rewrite from them.
+        ProducerParams params = new ProducerParams(info.mid(), TrackKind.of(info.kind()),
+                Codec.fromName(info.codec().name()), info.codec().payloadType(), info.codec().clockRate(), ssrc, 0,
+                true, audioLevel, info.rids(), 0, transportCc);
+        Track track = link.member.publish(link.endpoint, trackId, params);
+        link.tracks.put(trackId, track);
+        bus.send(link.peer, message("relay", link.room).put("trackId", trackId).put("ssrc", ssrc));
+        return track;
+    }
+
+    private void onLinkAnswer(String peer, String room, ObjectNode m) {
+        DialedLink link = dialed.getOrDefault(peer, Map.of()).get(room);
+        String ufrag = TrackJson.text(m, "ufrag");
+        String pwd = TrackJson.printable(m, "pwd", 256);
+        String fingerprint = TrackJson.printable(m, "fingerprint", 128);
+        String host = TrackJson.printable(m, "host", 255);
+        int port = TrackJson.number(m, "port", 1, 65535);
+        if (link == null || ufrag == null || pwd == null || fingerprint == null || host == null || port < 1) {
+            bad(peer, "link_answer", "no such link or fields missing");
+            return;
+        }
+        link.endpoint.connectRelay(new RtcClient.Remote(new InetSocketAddress(host, port), ufrag, pwd, "sha-256",
+                fingerprint));
+    }
+
+    // ------------------------------------------------------------------------------------ serving side
+
+    private void onLinkOffer(String peer, String room, ObjectNode m) {
+        String ufrag = TrackJson.text(m, "ufrag");
+        String pwd = TrackJson.printable(m, "pwd", 256);
+        String fingerprint = TrackJson.printable(m, "fingerprint", 128);
+        Room core = rooms.coreRoom(room);
+        if (ufrag == null || pwd == null || fingerprint == null || core == null) {
+            bad(peer, "link_offer", core == null ? "no such room here" : "fields missing");
+            return;
+        }
+        closeServed(peer, room, "replaced by a new link");
+        Member member = core.addMember("node:" + peer);
+        Endpoint endpoint = member.createWebRtcEndpoint("relay-to-" + peer + "-" + room, EndpointListener.NONE);
+        endpoint.setRemoteParameters(ufrag, pwd, "sha-256", fingerprint);
+        served.computeIfAbsent(peer, k -> new HashMap<>()).put(room, new ServedLink(member, endpoint));
+        IceCredentials c = endpoint.localCredentials();
+        InetSocketAddress media = endpoint.candidates().get(0);
+        bus.send(peer, message("link_answer", room).put("ufrag", c.ufrag()).put("pwd", c.pwd())
+                .put("fingerprint", engine.fingerprintSha256()).put("host", media.getHostString())
+                .put("port", media.getPort()));
+        log.info("cascade: room {}: serving a relay link to {} (worker {})", room, peer, member.worker().index());
+    }
+
+    private void onRelay(String peer, String room, ObjectNode m) {
+        ServedLink link = served.getOrDefault(peer, Map.of()).get(room);
+        String trackId = TrackJson.text(m, "trackId");
+        JsonNode ssrcNode = m.get("ssrc");
+        if (link == null || trackId == null || ssrcNode == null || !ssrcNode.canConvertToLong()
+                || ssrcNode.asLong() < 0 || ssrcNode.asLong() > 0xFFFF_FFFFL - 4) {
+            bad(peer, "relay", "no such link or fields missing");
+            return;
+        }
+        if (link.relays.containsKey(trackId)) {
+            return;
+        }
+        for (RoomManager.ParticipantView p : rooms.localParticipants(room)) {
+            for (RoomManager.TrackView t : p.tracks()) {
+                if (t.trackId().equals(trackId) && !t.track().isClosed()) {
+                    link.relays.put(trackId, rooms.coreRoom(room).relay(link.endpoint, t.track(), ssrcNode.asLong()));
+                    return;
+                }
+            }
+        }
+        bad(peer, "relay", "no such track");
+    }
+
+    private void onUnrelay(String peer, String room, String trackId) {
+        ServedLink link = served.getOrDefault(peer, Map.of()).get(room);
+        Subscription s = link == null || trackId == null ? null : link.relays.remove(trackId);
+        if (s != null) {
+            s.close();
+        }
+    }
+
+    private void closeServed(String peer, String room, String reason) {
+        ServedLink link = served.getOrDefault(peer, Map.of()).remove(room);
+        if (link != null) {
+            link.member.close(reason);
+        }
+    }
+}
