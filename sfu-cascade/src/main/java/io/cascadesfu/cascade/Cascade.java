@@ -327,7 +327,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     /** Opens this node's end of a relay link from {@code peer} for {@code room} and offers it. */
     private DialedLink dial(String peer, String room, Room core) {
-        Member member = core.addMember("node:" + peer);
+        Member member = core.addMember("from:" + peer);
         Endpoint endpoint = member.createEndpoint("relay-" + peer + "-" + room, RelayTransport.factory(relayBindHost),
                 new EndpointListener() {
                     @Override
@@ -399,7 +399,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             return;
         }
         closeServed(peer, room, "replaced by a new link");
-        Member member = core.addMember("node:" + peer);
+        Member member = core.addMember("to:" + peer);
         Endpoint endpoint = member.createWebRtcEndpoint("relay-to-" + peer + "-" + room, EndpointListener.NONE);
         endpoint.setRemoteParameters(ufrag, pwd, "sha-256", fingerprint);
         served.computeIfAbsent(peer, k -> new HashMap<>()).put(room, new ServedLink(member, endpoint));
@@ -436,14 +436,15 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     private void onUnrelay(String peer, String room, String trackId) {
         ServedLink link = served.getOrDefault(peer, Map.of()).get(room);
-        Subscription s = link == null || trackId == null ? null : link.relays.remove(trackId);
+        Subscription s = link == null || trackId == null ? null : link.relays.remove(trackId); // a mutable map
         if (s != null) {
             s.close();
         }
     }
 
     private void closeServed(String peer, String room, String reason) {
-        ServedLink link = served.getOrDefault(peer, Map.of()).remove(room);
+        Map<String, ServedLink> byRoom = served.get(peer);
+        ServedLink link = byRoom == null ? null : byRoom.remove(room);
         if (link != null) {
             link.member.close(reason);
         }

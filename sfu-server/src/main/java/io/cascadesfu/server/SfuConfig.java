@@ -42,8 +42,6 @@ public final class SfuConfig {
         public String bind = "127.0.0.1";
         public int port = 7890;
         public List<String> peers = new ArrayList<>();
-        /** Where the node keeps its cluster identity (TLS key and certificate) across restarts; empty: in memory. */
-        public String stateDir = "";
 
         public boolean enabled() {
             return secret != null && !secret.isEmpty();
@@ -196,7 +194,6 @@ public final class SfuConfig {
         if ((v = env.get("SFU_CLUSTER_BIND")) != null) cluster.bind = v.trim();
         if ((v = env.get("SFU_CLUSTER_PORT")) != null) cluster.port = parseInt("SFU_CLUSTER_PORT", v);
         if ((v = env.get("SFU_CLUSTER_PEERS")) != null) cluster.peers = splitList(v);
-        if ((v = env.get("SFU_STATE_DIR")) != null) cluster.stateDir = v.trim();
     }
 
     void validate() {

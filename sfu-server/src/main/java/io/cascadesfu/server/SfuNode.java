@@ -38,6 +38,8 @@ public final class SfuNode implements AutoCloseable {
     private final MediaEngine engine;
     private final RoomManager rooms;
     private final HttpServer http;
+    /** The control channel to the other nodes, null without a cluster. */
+    private final io.cascadesfu.cascade.ClusterNode cluster;
 
     public SfuNode(SfuConfig config) {
         new JvmMemoryMetrics().bindTo(registry);
@@ -81,10 +83,76 @@ public final class SfuNode implements AutoCloseable {
             engine.close();
             throw e;
         }
+        this.cluster = config.cluster.enabled() ? startCluster(config) : null;
         log.info("node listening: http://{}:{}/ media udp {} ({} workers) candidates {} dtls fingerprint sha-256 {}{}",
                 config.http.bind, http.localAddress().getPort(), engine.localAddresses(), engine.workers().size(),
                 engine.candidates(),
                 engine.fingerprintSha256(), config.dev ? " (development mode: /token is open)" : "");
+    }
+
+    /** Starts the cascade: the control channel to the configured peers, and rooms spanning them. */
+    private io.cascadesfu.cascade.ClusterNode startCluster(SfuConfig config) {
+        List<io.cascadesfu.cascade.ClusterConfig.Peer> peers = new java.util.ArrayList<>();
+        for (String entry : config.cluster.peers) {
+            String[] p = SfuConfig.parsePeer(entry);
+            peers.add(new io.cascadesfu.cascade.ClusterConfig.Peer(p[0], p[1], Integer.parseInt(p[2])));
+        }
+        io.cascadesfu.cascade.ClusterConfig clusterConfig = new io.cascadesfu.cascade.ClusterConfig(
+                config.cluster.nodeId, config.cluster.region, config.cluster.secret, config.cluster.bind,
+                config.cluster.port, peers);
+        io.cascadesfu.cascade.Cascade cascade = new io.cascadesfu.cascade.Cascade(engine, rooms,
+                config.cluster.nodeId, config.media.bind);
+        java.util.concurrent.atomic.AtomicReference<io.cascadesfu.cascade.ClusterNode> started =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        try {
+            engine.control().submit(() -> cascade.attach(new io.cascadesfu.cascade.ClusterBus() {
+                @Override
+                public boolean send(String peerId, com.fasterxml.jackson.databind.node.ObjectNode message) {
+                    io.cascadesfu.cascade.ClusterNode n = started.get();
+                    return n != null && n.send(peerId, message);
+                }
+
+                @Override
+                public java.util.Set<String> upPeers() {
+                    io.cascadesfu.cascade.ClusterNode n = started.get();
+                    return n == null ? java.util.Set.of() : n.upPeers();
+                }
+            })).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("the cascade could not start", e);
+        }
+        io.cascadesfu.cascade.ClusterNode node;
+        try {
+            node = io.cascadesfu.cascade.ClusterNode.start(clusterConfig, new io.cascadesfu.cascade.ClusterListener() {
+                @Override
+                public void onPeerUp(String peerId, String region) {
+                    log.info("cluster: peer {} ({}) up", peerId, region);
+                    cascade.onPeerUp(peerId);
+                }
+
+                @Override
+                public void onPeerDown(String peerId, String reason) {
+                    log.info("cluster: peer {} down: {}", peerId, reason);
+                    cascade.onPeerDown(peerId);
+                }
+
+                @Override
+                public void onMessage(String peerId, com.fasterxml.jackson.databind.node.ObjectNode message) {
+                    cascade.onMessage(peerId, message);
+                }
+            }, registry);
+        } catch (RuntimeException e) {
+            http.close();
+            engine.close();
+            throw e;
+        }
+        started.set(node);
+        for (String peer : node.upPeers()) {
+            cascade.onPeerUp(peer); // came up before the bus could send: hear the rooms now
+        }
+        log.info("cluster: node {} ({}) on {}:{}, peers {}", config.cluster.nodeId, config.cluster.region,
+                config.cluster.bind, node.boundPort(), config.cluster.peers);
+        return node;
     }
 
     public InetSocketAddress httpAddress() {
@@ -109,6 +177,9 @@ public final class SfuNode implements AutoCloseable {
             engine.control().submit(rooms::shutdown).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("shutdown of rooms did not finish", e);
+        }
+        if (cluster != null) {
+            cluster.close();
         }
         http.close();
         engine.close();
