@@ -190,7 +190,8 @@ function wireRoom(r) {
   });
   r.on('participantJoined', (p) => {
     record('participantJoined', { participantId: p.participantId, identity: p.identity });
-    const tile = tiles.get(p.participantId) ?? createTile(p.participantId, p.name || p.identity);
+    const label = p.node ? `${p.name || p.identity} @ ${p.node}` : (p.name || p.identity);
+    const tile = tiles.get(p.participantId) ?? createTile(p.participantId, label);
     for (const t of p.tracks) if (t.muted) setRemoteMuted(p.participantId, t.kind, true);
     tile.dataset.identity = p.identity;
     layout();

@@ -593,6 +593,7 @@ export class Room extends Emitter {
       participantId: p.participantId,
       identity: p.identity,
       name: p.name || p.identity,
+      node: p.node ?? null, // the cluster node the participant is connected to, when it is not this one
       tracks: [...(p.tracks ?? [])],
     };
     this.participants.set(p.participantId, participant);
