@@ -65,6 +65,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
     /** Links peers dialed to this node (it sends over them): peer -> room -> link. */
     private final Map<String, Map<String, ServedLink>> served = new HashMap<>();
     private long badMessages;
+    /** Tracks this node relays to peers now (one per track per link, whatever the subscribers behind it). */
+    private volatile int servedRelays;
 
     /** A relay link this node receives on, for one room from one peer. */
     private static final class DialedLink {
@@ -113,6 +115,21 @@ public final class Cascade implements RoomManager.CascadeHooks {
         return badMessages;
     }
 
+    /** Tracks relayed to peer nodes now, one per track per link. Any thread (for the metric). */
+    public int servedRelays() {
+        return servedRelays;
+    }
+
+    private void countRelays() {
+        int n = 0;
+        for (Map<String, ServedLink> byRoom : served.values()) {
+            for (ServedLink l : byRoom.values()) {
+                n += l.relays.size();
+            }
+        }
+        servedRelays = n;
+    }
+
     // ------------------------------------------------------------------------------------ control channel
 
     /** A peer's channel came up: it hears the state of every room here. Any thread. */
@@ -143,6 +160,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             if (theirs != null) {
                 theirs.values().forEach(l -> l.member.close("peer node " + peer + " down"));
             }
+            countRelays();
             log.info("cascade: peer {} down; its participants and links are gone", peer);
         });
     }
@@ -215,6 +233,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
         for (Map<String, ServedLink> byRoom : served.values()) {
             byRoom.remove(room);
         }
+        countRelays();
         roomChanged(room); // an empty state: the peers stop serving this node
     }
 
@@ -346,7 +365,28 @@ public final class Cascade implements RoomManager.CascadeHooks {
         bus.send(peer, message("link_offer", room).put("ufrag", c.ufrag()).put("pwd", c.pwd())
                 .put("fingerprint", engine.fingerprintSha256()));
         log.info("cascade: room {}: dialing a relay link from {}", room, peer);
+        engine.control().schedule(() -> retryIfNotConnected(link), LINK_SETUP_TIMEOUT_MS,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
         return link;
+    }
+
+    /** A relay link that is not up this long after its offer is dialed again, with its tracks. */
+    static final long LINK_SETUP_TIMEOUT_MS = 8_000;
+
+    private void retryIfNotConnected(DialedLink link) {
+        Map<String, DialedLink> byRoom = dialed.get(link.peer);
+        if (byRoom == null || byRoom.get(link.room) != link || link.endpoint.isConnected()) {
+            return;
+        }
+        log.warn("cascade: relay link from {} for room {} not up after {} ms; dialing again", link.peer, link.room,
+                LINK_SETUP_TIMEOUT_MS);
+        byRoom.remove(link.room);
+        bus.send(link.peer, message("link_close", link.room));
+        link.member.close("relay link setup timed out");
+        JsonNode state = remoteStates.getOrDefault(link.peer, Map.of()).get(link.room);
+        if (state != null) {
+            apply(link.peer, link.room, state);
+        }
     }
 
     private Track publishRemote(DialedLink link, String trackId, PublishedTrackInfo info) {
@@ -427,6 +467,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             for (RoomManager.TrackView t : p.tracks()) {
                 if (t.trackId().equals(trackId) && !t.track().isClosed()) {
                     link.relays.put(trackId, rooms.coreRoom(room).relay(link.endpoint, t.track(), ssrcNode.asLong()));
+                    countRelays();
                     return;
                 }
             }
@@ -440,6 +481,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
         if (s != null) {
             s.close();
         }
+        countRelays();
     }
 
     private void closeServed(String peer, String room, String reason) {
@@ -448,5 +490,6 @@ public final class Cascade implements RoomManager.CascadeHooks {
         if (link != null) {
             link.member.close(reason);
         }
+        countRelays();
     }
 }

@@ -102,6 +102,9 @@ public final class SfuNode implements AutoCloseable {
                 config.cluster.port, peers);
         io.cascadesfu.cascade.Cascade cascade = new io.cascadesfu.cascade.Cascade(engine, rooms,
                 config.cluster.nodeId, config.media.bind);
+        io.micrometer.core.instrument.Gauge.builder("sfu.cascade.relays", cascade,
+                io.cascadesfu.cascade.Cascade::servedRelays)
+                .description("Tracks this node relays to peer nodes, one per track per link").register(registry);
         java.util.concurrent.atomic.AtomicReference<io.cascadesfu.cascade.ClusterNode> started =
                 new java.util.concurrent.atomic.AtomicReference<>();
         try {

@@ -129,6 +129,11 @@ public final class RoomManager {
         for (TrackView t : view.tracks()) {
             listed.add(t.trackId());
             PublishedTrack known = p.published.get(t.trackId());
+            if (known != null && known.track != t.track()) {
+                // The cascade published it again (a new relay link): subscriptions move to the new core track.
+                p.published.remove(t.trackId());
+                known = null;
+            }
             if (known == null) {
                 PublishedTrack added = new PublishedTrack(t.trackId(), t.info(), t.track());
                 added.muted = t.muted();
