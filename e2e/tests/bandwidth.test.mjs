@@ -41,7 +41,7 @@ test('a squeezed subscriber moves down a layer, and back up when the limit lifts
     const carol = await suite.join({ room: 'bwe', name: 'carol', viewport: { width: 1280, height: 900 } });
     await waitForMediaFrom(carol, ['alice'], { timeoutMs: 40_000 });
     const video = async () => entryFrom(await carol.stats(), 'alice', 'video');
-    await waitFor('carol to get the top layer', video, (v) => v?.frameHeight === 720, { timeoutMs: 60_000 });
+    await waitFor('carol to get the top layer', video, (v) => v?.frameHeight === 720, { timeoutMs: 90_000 });
 
     // Only what the node sends carol's subscribe PC goes through the limited class.
     const port = await carol.page.evaluate(async () => {

@@ -55,7 +55,7 @@ public final class MediaPeer implements TransportListener {
 
     // Send side (what this peer receives): transport-wide numbering, the bandwidth estimate and its allocation.
     /** Estimates start here (a few layers' worth) and are bounded by these. */
-    static final long START_BPS = 1_500_000;
+    static final long START_BPS = 2_500_000;
     static final long MIN_BPS = 50_000;
     static final long MAX_BPS = 30_000_000;
     /** A layer is moved up to only if the budget has this much more than its bitrate (in percent). */
