@@ -105,6 +105,10 @@ public final class SfuNode implements AutoCloseable {
         io.micrometer.core.instrument.Gauge.builder("sfu.cascade.relays", cascade,
                 io.cascadesfu.cascade.Cascade::servedRelays)
                 .description("Tracks this node relays to peer nodes, one per track per link").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("sfu.cascade.ignored.messages", cascade,
+                io.cascadesfu.cascade.Cascade::badMessages)
+                .description("Cascade messages from authenticated peers that were malformed or named nothing known")
+                .register(registry);
         java.util.concurrent.atomic.AtomicReference<io.cascadesfu.cascade.ClusterNode> started =
                 new java.util.concurrent.atomic.AtomicReference<>();
         try {
