@@ -70,6 +70,9 @@ public final class SfuNode implements AutoCloseable {
                 config.rooms.maxTracksPerRoom);
         TokenService tokens = new TokenService(keys, Clock.systemUTC());
         this.rooms = new RoomManager(engine, signalingConfig, registry);
+        if (config.cluster.enabled()) {
+            rooms.setNodeId(config.cluster.nodeId);
+        }
         ObjectMapper json = new ObjectMapper();
         HttpRoutes routes = new HttpRoutes(rooms::isAccepting, registry::scrape,
                 config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null);

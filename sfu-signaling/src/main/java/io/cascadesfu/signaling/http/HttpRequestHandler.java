@@ -73,6 +73,13 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
                         send(ctx, req, HttpResponseStatus.valueOf(r.status()), "application/json", r.json());
                     }
                 }
+                case "/nodes" -> {
+                    if (routes.nodes() == null) {
+                        send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n");
+                    } else {
+                        send(ctx, req, HttpResponseStatus.OK, "application/json", routes.nodes().get());
+                    }
+                }
                 default -> serveStatic(ctx, req, path);
             }
         } finally {
@@ -133,6 +140,11 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
         res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         res.headers().set("X-Content-Type-Options", "nosniff");
+        String path = new QueryStringDecoder(req.uri()).path();
+        if (path.equals("/health") || path.equals("/nodes") || path.equals("/token")) {
+            // A client on another node's page measures, lists and (development tokens) joins this node too.
+            res.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+        }
         HttpUtil.setContentLength(res, length); // HEAD: the length a GET would have (RFC 9110 9.3.2)
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         if (keepAlive) {
