@@ -68,6 +68,7 @@ test('three browsers on three nodes decode each other; a node dies and its brows
     // Carol's browser moves to the next node of its list (us-east) and is back: everyone decodes everyone again.
     await waitFor('carol to rejoin on another node', () => nodeOf(carol), (n) => n !== null && n !== 'eu-central', { timeoutMs: 30_000 });
     const carolNode = await nodeOf(carol);
+    const rejoinedAt = Date.now();
     await waitForMediaFrom(carol, ['alice', 'bob'], { timeoutMs: 60_000 });
     const back = Date.now();
     await waitFor('alice and bob to get carol again', async () => [await alice.state(), await bob.state()],
@@ -76,7 +77,8 @@ test('three browsers on three nodes decode each other; a node dies and its brows
     await sleep(1_000);
     await waitForMediaRising(alice, ['carol'], now.alice, { minFrames: 5, timeoutMs: 60_000 });
     await waitForMediaRising(bob, ['carol'], now.bob, { minFrames: 5, timeoutMs: 60_000 });
-    t.diagnostic(`carol moved to ${carolNode} and decodes alice and bob ${((back - killedAt) / 1000).toFixed(1)} s after eu-central died; they decode her`);
+    t.diagnostic(`carol moved to ${carolNode}: joined ${((rejoinedAt - killedAt) / 1000).toFixed(1)} s and decoded alice and bob ${((back - killedAt) / 1000).toFixed(1)} s after eu-central died; they decode her`);
+    t.diagnostic(`carol's events: ${JSON.stringify((await carol.state()).events.filter((e) => e.t >= killedAt).map((e) => ({ ...e, t: e.t - killedAt })))}`);
     for (const p of [alice, bob, carol]) assert.deepEqual(p.pageErrors, [], `${p.name} has no uncaught page errors`);
   } catch (e) {
     console.error(cluster.logs(60));

@@ -380,8 +380,9 @@ public final class Cascade implements RoomManager.CascadeHooks {
         if (byRoom == null || byRoom.get(link.room) != link || link.endpoint.isConnected()) {
             return;
         }
-        log.warn("cascade: relay link from {} for room {} not up after {} ms; dialing again", link.peer, link.room,
-                LINK_SETUP_TIMEOUT_MS);
+        link.endpoint.relayProgress().thenAccept(p -> log.warn(
+                "cascade: relay link from {} for room {} not up after {} ms ({}); dialing again", link.peer,
+                link.room, LINK_SETUP_TIMEOUT_MS, p));
         byRoom.remove(link.room);
         bus.send(link.peer, message("link_close", link.room));
         link.member.close("relay link setup timed out");
@@ -425,6 +426,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             bad(peer, "link_answer", "no such link or fields missing");
             return;
         }
+        log.info("cascade: room {}: relay link from {} answered ({}:{}); connecting", room, peer, host, port);
         link.endpoint.connectRelay(new RtcClient.Remote(new InetSocketAddress(host, port), ufrag, pwd, "sha-256",
                 fingerprint));
     }

@@ -97,6 +97,11 @@ public final class RtcClient implements AutoCloseable {
     private volatile boolean consentPaused;
     private volatile boolean closed;
     private volatile int dropIncomingSeq = -1;
+    // Progress of the connection, for a diagnosis when it does not come up (single writer each).
+    private volatile int checksSent;
+    private volatile int checkAnswers;
+    private volatile int dtlsIn;
+    private final java.util.concurrent.atomic.AtomicInteger dtlsOut = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * Binds a UDP socket for the client.
@@ -154,6 +159,13 @@ public final class RtcClient implements AutoCloseable {
     /** Completes when ICE and DTLS are done and SRTP can flow; fails on DTLS failure. */
     public CompletableFuture<RtcClient> connected() {
         return connected;
+    }
+
+    /** How far the connection got: checks sent and answered, DTLS datagrams each way. Any thread. */
+    public String progress() {
+        return "to " + (remote == null ? "?" : remote.address()) + " from " + channel.localAddress() + ": "
+                + checksSent + " ICE checks, " + checkAnswers + " answered, DTLS " + dtlsOut.get() + " out / "
+                + dtlsIn + " in" + (srtp != null ? ", SRTP up" : "");
     }
 
     public boolean isConnected() {
@@ -223,6 +235,7 @@ public final class RtcClient implements AutoCloseable {
             Stun.writeBindingRequest(out, pendingTransaction, remote.iceUfrag() + ":" + local.ufrag(), remoteKey,
                     0x7E7F_00FFL, true, true, tieBreaker);
             channel.writeAndFlush(new DatagramPacket(out, remote.address()));
+            checksSent++;
         }
         scheduleCheck(iceConnected ? consentIntervalMs : CHECK_INTERVAL_MS);
     }
@@ -274,6 +287,7 @@ public final class RtcClient implements AutoCloseable {
         Channel ch = channel;
         Remote r = remote;
         if (!closed && r != null) {
+            dtlsOut.incrementAndGet();
             ch.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(data, offset, length), r.address()),
                     ch.voidPromise());
         }
@@ -296,7 +310,10 @@ public final class RtcClient implements AutoCloseable {
     private void onDatagram(ByteBuf buf) {
         switch (PacketKind.of(buf)) {
             case STUN -> onStun(buf);
-            case DTLS -> dtls.onDatagram(buf);
+            case DTLS -> {
+                dtlsIn++;
+                dtls.onDatagram(buf);
+            }
             case SRTP -> {
                 SrtpSession session = srtp;
                 if (session == null) {
@@ -328,6 +345,7 @@ public final class RtcClient implements AutoCloseable {
                 || !Stun.verifyMessageIntegrity(buf, stun, remoteKey)) {
             return;
         }
+        checkAnswers++;
         if (!iceConnected) {
             iceConnected = true;
             dtls.start();

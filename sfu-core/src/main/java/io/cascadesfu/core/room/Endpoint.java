@@ -100,6 +100,13 @@ public final class Endpoint implements PeerListener {
      * Dials the far node of a relay link (an endpoint made with {@code RelayTransport.factory}): its media address,
      * ICE credentials and DTLS fingerprint, as its control channel announced them.
      */
+    /** For a relay endpoint: how far its connection got (see {@code RtcClient.progress}); else its state. */
+    public java.util.concurrent.CompletableFuture<String> relayProgress() {
+        return java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> transport instanceof io.cascadesfu.core.relay.RelayTransport r ? r.client().progress()
+                        : String.valueOf(transport), worker::execute);
+    }
+
     public void connectRelay(io.cascadesfu.core.client.RtcClient.Remote remote) {
         member.room().assertInControl();
         worker.execute(() -> {
