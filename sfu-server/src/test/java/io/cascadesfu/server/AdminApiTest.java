@@ -601,6 +601,57 @@ class AdminApiTest {
         assertEquals("virginia", e.get("region").asText());
     }
 
+    @Test
+    void participantsOfAnotherNodeAreShownWithTheirNodeAndActedOnThere() throws Exception {
+        int eastPort = freePort();
+        int westPort = freePort();
+        SfuConfig west = clusterConfig("west", "oregon", westPort);
+        west.cluster.peers = List.of("east@127.0.0.1:" + eastPort);
+        SfuNode westNode = new SfuNode(west);
+        otherNodes.add(westNode);
+        node.close();
+        SfuConfig east = clusterConfig("east", "virginia", eastPort);
+        east.cluster.peers = List.of("west@127.0.0.1:" + westPort);
+        node = new SfuNode(east);
+        awaitAdmin("/admin/links", l -> l.at("/peers/0/up").asBoolean(), Duration.ofSeconds(15));
+        Joined alice = join("alice");
+        String audio = publish(alice).get(0);
+        WsClient bob = WsClient.joined(westNode.httpAddress(), SignalingProtocolTest.token("bob"));
+        clients.add(bob);
+        SfuNode eastNode = node;
+
+        // West sees alice as a participant of east, with her tracks.
+        node = westNode;
+        JsonNode room = awaitAdmin("/admin/rooms/" + ROOM, r -> identities(r).contains("alice")
+                && participant(r, "alice").get("tracks").size() == 2, Duration.ofSeconds(15));
+        JsonNode a = participant(room, "alice");
+        assertFalse(a.get("local").asBoolean());
+        assertEquals("east", a.get("node").asText());
+        assertFalse(a.has("joinedAt") || a.has("subscriptions"), a.toString());
+        assertEquals(audio, a.at("/tracks/0/trackId").asText());
+        JsonNode summary = json(adminGet("/admin/rooms")).at("/rooms/0");
+        assertEquals(1, summary.get("localParticipants").asInt(), summary.toString());
+        assertEquals(1, summary.get("remoteParticipants").asInt(), summary.toString());
+        assertEquals(2, summary.get("participants").asInt(), summary.toString());
+        // West cannot act on her: east can.
+        assertError(409, "not_local", adminPost("/admin/rooms/" + ROOM + "/tracks/" + audio + "/mute",
+                "{\"muted\":true}"));
+        assertError(409, "not_local", adminDelete("/admin/rooms/" + ROOM + "/participants/" + alice.id()));
+        assertTrue(json(adminGet("/admin/rooms/" + ROOM)).toString().contains("\"muted\":false"));
+
+        node = eastNode;
+        assertEquals(200, adminPost("/admin/rooms/" + ROOM + "/tracks/" + audio + "/mute", "{\"muted\":true}")
+                .statusCode());
+        JsonNode muted = bob.next("track_muted");
+        assertEquals(alice.id(), muted.get("participantId").asText());
+        assertEquals(audio, muted.get("trackId").asText());
+        assertTrue(muted.get("muted").asBoolean());
+
+        assertEquals(200, adminDelete("/admin/rooms/" + ROOM + "/participants/" + alice.id()).statusCode());
+        alice.ws().nextError("removed");
+        assertEquals(alice.id(), bob.next("participant_left").get("participantId").asText());
+    }
+
     private static SfuConfig clusterConfig(String nodeId, String region, int clusterPort) {
         SfuConfig c = adminConfig();
         c.cluster.nodeId = nodeId;
