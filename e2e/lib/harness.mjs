@@ -148,6 +148,13 @@ export async function startServer({ name, env = {} }) {
     logFile,
     proc,
     logTail: (lines = 80) => tail(logFile, lines),
+    /** The node dies at once (SIGKILL), as a crashed or cut-off machine. */
+    async kill() {
+      if (!exited) {
+        killGroup(proc.pid, 'SIGKILL');
+        await Promise.race([exitPromise, sleep(5_000)]);
+      }
+    },
     async stop() {
       if (!exited) {
         killGroup(proc.pid, 'SIGTERM');
@@ -228,7 +235,7 @@ export async function launchBrowser() {
  * Opens the demo page in a fresh browser context. `room` and `name` go into the URL unless `form` is true.
  * Returns {name, context, page, consoleErrors, pageErrors, stats(), state(), close()}.
  */
-export async function openParticipant(browser, server, { room, name, form = false, video = '640x480', viewport }) {
+export async function openParticipant(browser, server, { room, name, form = false, video = '640x480', viewport, params = {} }) {
   const context = await browser.newContext({ viewport: viewport ?? { width: 1024, height: 640 } });
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_TIMEOUT_MS);
@@ -260,7 +267,7 @@ export async function openParticipant(browser, server, { room, name, form = fals
   page.on('pageerror', (err) => participant.pageErrors.push(String(err?.stack ?? err)));
   // The camera size: 640x480 (one layer) unless a test asks for more; 1280x720 is sent as three simulcast layers.
   const url = form ? `${server.baseUrl}/?${new URLSearchParams({ video })}`
-    : `${server.baseUrl}/?${new URLSearchParams({ room, name, video })}`;
+    : `${server.baseUrl}/?${new URLSearchParams({ room, name, video, ...params })}`;
   await page.goto(url, { waitUntil: 'load' });
   return participant;
 }
@@ -377,4 +384,46 @@ export async function startSuite(name, { env = {} } = {}) {
     },
   };
   return suite;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster: several nodes joined by the cascade
+
+export const CLUSTER_SECRET = 'e2e-cluster-secret-0123456789abcdef0123456789';
+
+/**
+ * Starts one node per id, each configured with the others as peers (static list, shared secret), in parallel.
+ * Returns {nodes: {id: server}, stop()}. `env` is added to every node's environment.
+ */
+export async function startCluster(ids, { env = {}, name = 'cluster' } = {}) {
+  const clusterPorts = {};
+  for (const id of ids) clusterPorts[id] = await freeTcpPort();
+  const peersOf = (self) => ids.filter((id) => id !== self).map((id) => `${id}@127.0.0.1:${clusterPorts[id]}`).join(',');
+  const started = await Promise.allSettled(ids.map((id) => startServer({
+    name: `${name}-${id}`,
+    env: {
+      SFU_NODE_ID: id, SFU_REGION: id, SFU_CLUSTER_SECRET: CLUSTER_SECRET, SFU_CLUSTER_PORT: String(clusterPorts[id]),
+      SFU_CLUSTER_PEERS: peersOf(id), SFU_MEDIA_WORKERS: '1', SFU_WARMUP_PACKETS: '5000', ...env,
+    },
+  })));
+  const nodes = {};
+  started.forEach((r, i) => { if (r.status === 'fulfilled') nodes[ids[i]] = r.value; });
+  const cluster = {
+    nodes,
+    clusterPorts,
+    async stop() {
+      for (const s of Object.values(nodes)) await s.stop();
+    },
+    logs: (lines = 60) => Object.values(nodes).map((s) => `--- ${s.name} log:\n${s.logTail(lines)}`).join('\n'),
+  };
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await cluster.stop();
+    throw failed.reason;
+  }
+  // Every node has every other as a peer up (each logs it).
+  await waitFor('every node to see its peers', () => ids.map((id) => fs.readFileSync(nodes[id].logFile, 'utf8')),
+    (logs) => logs.every((log, i) => ids.every((other) => other === ids[i] || log.includes(`cluster: peer ${other} (`))),
+    { timeoutMs: 30_000 });
+  return cluster;
 }

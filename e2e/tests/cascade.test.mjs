@@ -65,6 +65,13 @@ test('participants on two nodes see and hear each other through a relay link', {
     assert.equal(m1.sfu_cascade_relays, 2, 'us-east relays alice\'s audio and video to us-west once, for bob and carol');
     assert.ok(out > inRtp * 2 && out < inRtp * 5, `us-east sends alice the others and us-west alice: ${out} out`);
     for (const p of [alice, bob, carol]) assert.deepEqual(p.pageErrors, [], `${p.name} has no uncaught page errors`);
+    // Every relay link came up on its first offer (no 8 s redial, no control message ignored).
+    const fs = await import('node:fs');
+    for (const s of [east, west]) {
+      const log = fs.readFileSync(s.logFile, 'utf8');
+      assert.ok(!log.includes('dialing again'), `${s.name}: a relay link needed a second offer`);
+      assert.ok(!log.includes('cascade: ignored'), `${s.name}: a cascade message was ignored`);
+    }
   } catch (e) {
     for (const s of [east, west]) console.error(`--- ${s.name} log:\n${s.logTail(60)}`);
     throw e;

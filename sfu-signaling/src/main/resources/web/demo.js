@@ -1,6 +1,6 @@
 // Demo page for the Cascade SFU: joins ?room=R&name=N (or asks for them), publishes camera and microphone,
 // and shows one tile per participant. Built only on the public client library in sdk/cascade-sfu.js.
-import { Room } from './sdk/cascade-sfu.js';
+import { Room, discoverNodes } from './sdk/cascade-sfu.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -166,9 +166,10 @@ function updateControls() {
 // ---------------------------------------------------------------------------------------------
 // Joining and leaving
 
-async function fetchToken(roomName, name) {
+/** A development token from the node at `nodeUrl` (each node of a development cluster has its own key). */
+async function fetchToken(nodeUrl, roomName, name) {
   const params = new URLSearchParams({ room: roomName, identity: name, name });
-  const res = await fetch(`/token?${params}`);
+  const res = await fetch(new URL(`/token?${params}`, nodeUrl), { cache: 'no-store' });
   if (!res.ok) throw new Error(`GET /token answered ${res.status}`);
   const body = await res.json();
   if (!body.token) throw new Error('GET /token returned no token');
@@ -195,6 +196,14 @@ function wireRoom(r) {
     for (const t of p.tracks) if (t.muted) setRemoteMuted(p.participantId, t.kind, true);
     tile.dataset.identity = p.identity;
     layout();
+  });
+  r.on('node', ({ url, node }) => {
+    record('node', { url, node });
+    ui.roomName.title = node ? `on node ${node} (${url})` : url;
+  });
+  r.on('moving', ({ from, to, reason }) => {
+    record('moving', { from, to, reason });
+    showToast(`Moving to ${to ?? 'another node'}${reason ? ` (${reason})` : ''}…`);
   });
   r.on('participantLeft', (participantId) => {
     record('participantLeft', { participantId });
@@ -257,11 +266,14 @@ async function join(roomName, name) {
   document.title = `${roomName} · Cascade SFU`;
   setStatus('connecting');
 
-  room = new Room({ reconnect: true });
+  // In a cluster, the other nodes are where the call moves if this one is lost or drains. ?nodes=URL,URL names
+  // them; otherwise the page's node lists them. ?pick=nearest lets the library join the nearest instead of this one.
+  const given = pageParams.get('nodes')?.split(',').map((u) => u.trim()).filter(Boolean);
+  const nodes = given?.length ? given : await discoverNodes(location.origin);
+  room = new Room({ reconnect: true, nodes: nodes.length > 1 ? nodes : undefined, nearest: pageParams.get('pick') === 'nearest' });
   wireRoom(room);
   try {
-    const token = await fetchToken(roomName, name);
-    await room.connect(token);
+    await room.connect((nodeUrl) => fetchToken(nodeUrl, roomName, name));
     createTile('local', name, { local: true });
     const stream = await room.publish({ audio: true, video: { width: captureSize.width, height: captureSize.height } });
     attachStream(tiles.get('local'), stream);

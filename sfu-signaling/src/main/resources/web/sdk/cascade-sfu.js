@@ -62,6 +62,69 @@ function defaultUrl() {
   return `${scheme}//${location.host}/ws`;
 }
 
+/** The WebSocket URL of a node given by its base URL (`http(s)://host:port`). */
+export function webSocketUrl(nodeUrl) {
+  const u = new URL(nodeUrl, location.href);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.pathname = '/ws';
+  u.search = '';
+  u.hash = '';
+  return u.toString();
+}
+
+/** The base URL (`http(s)://host:port`) of a node given by its WebSocket URL. */
+function baseUrlOf(wsUrl) {
+  const u = new URL(wsUrl, location.href);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  return u.origin;
+}
+
+const NODE_PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * Measures the round trip to each node (the median of `samples` `GET /health`, answered by any node that accepts
+ * participants) and returns `[{url, rttMs}]`, nearest first; nodes that do not answer 200 (down, draining) are
+ * left out. `nodes` are base URLs (`https://sfu-us-east.example.com`).
+ */
+export async function rankNodes(nodes, { samples = 3, timeoutMs = NODE_PROBE_TIMEOUT_MS } = {}) {
+  const probe = async (url) => {
+    const times = [];
+    for (let i = 0; i < samples; i++) {
+      const start = performance.now();
+      try {
+        const res = await fetch(new URL('/health', url), { cache: 'no-store', signal: AbortSignal.timeout(timeoutMs) });
+        if (!res.ok) return null;
+        await res.text();
+      } catch {
+        return null;
+      }
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    return { url: new URL(url, location.href).origin, rttMs: times[Math.floor(times.length / 2)] };
+  };
+  const ranked = (await Promise.all([...new Set(nodes)].map(probe))).filter(Boolean);
+  return ranked.sort((a, b) => a.rttMs - b.rttMs);
+}
+
+/**
+ * The nodes of the cluster a node belongs to, as it lists them at `GET /nodes` (itself first, then the peers it
+ * knows with a public URL); just `[nodeUrl]` if it lists none.
+ */
+export async function discoverNodes(nodeUrl) {
+  try {
+    const res = await fetch(new URL('/nodes', nodeUrl), { cache: 'no-store', signal: AbortSignal.timeout(NODE_PROBE_TIMEOUT_MS) });
+    if (res.ok) {
+      const body = await res.json();
+      const urls = (body.nodes ?? []).map((n) => n.url).filter((u) => typeof u === 'string' && u);
+      if (urls.length) return [...new Set([new URL(nodeUrl, location.href).origin, ...urls])];
+    }
+  } catch {
+    // a node without a cluster, or unreachable: it alone
+  }
+  return [new URL(nodeUrl, location.href).origin];
+}
+
 /** Resolves once ICE gathering is complete, or after timeoutMs (the node is ICE-lite and does not need our candidates). */
 function iceGatheringDone(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
@@ -105,17 +168,31 @@ function sleep(ms) {
  * With `reconnect` on, an unexpected loss of the socket (or of a PeerConnection) starts a new session with
  * the same token: remote participants are reported as left, then joined again from the new `joined`
  * message, and the local tracks are published again.
+ *
+ * With `nodes` (the base URLs of a cluster's nodes), connect() measures the round trip to each and joins the
+ * nearest that accepts participants; when that node is lost (or tells us to move, as a draining node does), the
+ * session moves to the next nearest and the call resumes there. The token may then be a function of the node's
+ * base URL, for clusters where each node issues its own tokens.
  */
 export class Room extends Emitter {
   /**
    * @param {object} [options]
    * @param {string} [options.url] WebSocket URL of the node; default ws(s)://<page host>/ws
    * @param {boolean} [options.reconnect=true] rejoin automatically after an unexpected disconnect
+   * @param {string[]} [options.nodes] base URLs of the cluster's nodes: join the nearest, move on when it is lost
+   * @param {boolean} [options.nearest=true] with `nodes`: rank them by round trip; false keeps the given order
    */
   constructor(options = {}) {
     super();
-    this.url = options.url || defaultUrl();
+    this.url = options.url || (options.nodes?.length ? webSocketUrl(options.nodes[0]) : defaultUrl());
     this.reconnect = options.reconnect !== false;
+    /** The cluster's nodes as given (base URLs); empty for a single node. */
+    this.nodes = [...(options.nodes ?? [])];
+    this.nearest = options.nearest !== false;
+    /** The nodes ranked by the last measurement, nearest first: [{url, rttMs}]. */
+    this.rankedNodes = [];
+    /** The id of the node we are joined to (null outside a cluster). */
+    this.node = null;
 
     /** @type {'disconnected'|'connecting'|'connected'|'reconnecting'} */
     this.state = 'disconnected';
@@ -148,6 +225,8 @@ export class Room extends Emitter {
     this._lastHeardMs = 0;
     this._reconnectAttempt = 0;
     this._reconnectTimer = null;
+    this._failedUrls = new Set(); // WebSocket URLs that failed since the last successful join
+    this._movingTo = null; // a node the server told us to move to
     this._closedByUser = false;
     this._session = 0; // bumped on every (re)connect; callbacks of older sessions are ignored
     this._trackSettings = new Map(); // trackId -> last track_settings sent (JSON), to send only changes
@@ -170,7 +249,8 @@ export class Room extends Emitter {
   // Public API
 
   /**
-   * Joins the room with a JWT.
+   * Joins the room with a JWT (or, with `nodes`, a function `(nodeUrl) => Promise<JWT>` called for each node
+   * joined). With `nodes`, joins the nearest node that answers, trying the others in turn.
    * @returns {Promise<{participantId: string, participants: object[]}>}
    */
   async connect(token) {
@@ -183,7 +263,26 @@ export class Room extends Emitter {
     this._closedByUser = false;
     this._reconnectAttempt = 0;
     this._setState('connecting');
+    this._failedUrls.clear();
     try {
+      if (this.nodes.length) {
+        this.rankedNodes = this.nearest
+          ? await rankNodes(this.nodes)
+          : this.nodes.map((n) => ({ url: new URL(n, location.href).origin, rttMs: null }));
+        let lastError = new SfuError('connection_failed', 'no node of the cluster answers');
+        for (const { url } of this.rankedNodes) {
+          this.url = webSocketUrl(url);
+          try {
+            return await this._openSession();
+          } catch (e) {
+            lastError = e;
+            this._teardownSession();
+            if (!(e instanceof SfuError) || e.code !== 'connection_failed') throw e;
+            this._failedUrls.add(this.url);
+          }
+        }
+        throw lastError;
+      }
       return await this._openSession();
     } catch (e) {
       this._teardownSession();
@@ -321,8 +420,14 @@ export class Room extends Emitter {
     this._qualityTimer = setInterval(() => this._judgeQuality(session).catch(() => {}), QUALITY_INTERVAL_MS);
 
     this._trackSettings.clear(); // a new session: the node knows none of them
-    const joined = await this._request({ type: 'join', token: this._token, protocol: PROTOCOL_VERSION });
+    const token = typeof this._token === 'function' ? await this._token(baseUrlOf(this.url)) : this._token;
     if (session !== this._session) throw new SfuError('aborted', 'session replaced');
+    const joined = await this._request({ type: 'join', token, protocol: PROTOCOL_VERSION });
+    if (session !== this._session) throw new SfuError('aborted', 'session replaced');
+    this._failedUrls.clear();
+    this._movingTo = null;
+    this.node = joined.node ?? null;
+    this.emit('node', { url: baseUrlOf(this.url), node: this.node });
     this.participantId = joined.participantId;
     this.identity = joined.identity;
     this.roomName = joined.room;
@@ -433,6 +538,7 @@ export class Room extends Emitter {
       case 'track_muted': return this._onTrackMuted(msg);
       case 'active_speakers': return this._onActiveSpeakers(msg);
       case 'error': return this._onError(msg);
+      case 'reconnect': return this._onReconnectHint(session, msg);
       case 'pong': return;
       default: console.debug('cascade-sfu: ignoring message', msg.type);
     }
@@ -467,6 +573,42 @@ export class Room extends Emitter {
     this.emit('error', { code: msg.code, message: msg.message ?? msg.code });
   }
 
+  /** The node asks us to move (it is draining): to the node it names, or the next nearest we know. */
+  _onReconnectHint(session, msg) {
+    if (session !== this._session || !this.reconnect || this._closedByUser) return;
+    const here = this.url;
+    let target = null;
+    try {
+      if (typeof msg.url === 'string' && msg.url) target = webSocketUrl(msg.url);
+    } catch {
+      target = null;
+    }
+    this._failedUrls.add(here);
+    this._movingTo = target && target !== here ? target : null;
+    if (this._movingTo && !this.nodes.some((n) => webSocketUrl(n) === this._movingTo)) {
+      this.nodes.push(baseUrlOf(this._movingTo));
+    }
+    this.emit('moving', { from: baseUrlOf(here), to: this._movingTo ? baseUrlOf(this._movingTo) : null, reason: msg.reason ?? null });
+    this._ws?.close(1000, 'moving');
+    this._onSocketClose(session, { code: 4002, reason: 'moving' });
+  }
+
+  /**
+   * The node to try next: one the server named, else (with `nodes`) the nearest that has not failed since the last
+   * join, else the same one.
+   */
+  _nextUrl() {
+    if (this._movingTo) return this._movingTo;
+    if (!this.nodes.length) return this.url;
+    const order = this.rankedNodes.length ? this.rankedNodes.map((n) => n.url) : this.nodes;
+    for (const n of [...order, ...this.nodes]) {
+      const url = webSocketUrl(n);
+      if (!this._failedUrls.has(url)) return url;
+    }
+    this._failedUrls.clear(); // every node failed once: go round again
+    return webSocketUrl(order[0] ?? this.nodes[0]);
+  }
+
   _onSocketClose(session, ev) {
     if (session !== this._session) return;
     this._session++; // ignore anything that still arrives for the old session
@@ -486,14 +628,21 @@ export class Room extends Emitter {
 
   _scheduleReconnect() {
     this._setState('reconnecting');
-    const delayMs = RECONNECT_DELAYS_MS[Math.min(this._reconnectAttempt, RECONNECT_DELAYS_MS.length - 1)];
+    const next = this._nextUrl();
+    // Another node (a move, or the next one after a failure) is tried at once; the same node after a backoff.
+    const delayMs = next !== this.url && this._failedUrls.has(this.url)
+      ? 0
+      : RECONNECT_DELAYS_MS[Math.min(this._reconnectAttempt, RECONNECT_DELAYS_MS.length - 1)];
     this._reconnectAttempt++;
     clearTimeout(this._reconnectTimer);
     this._reconnectTimer = setTimeout(async () => {
       if (this._closedByUser) return;
+      this.url = next;
       try {
         await this._openSession();
       } catch (e) {
+        if (e instanceof SfuError && e.code === 'connection_failed') this._failedUrls.add(this.url);
+        if (this._movingTo === this.url) this._movingTo = null; // the named node failed: fall back to our own choice
         this._teardownSession();
         if (this._closedByUser || (e instanceof SfuError && FATAL_ERRORS.has(e.code))) {
           this._setState('disconnected');

@@ -64,7 +64,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
     private final Map<String, Map<String, DialedLink>> dialed = new HashMap<>();
     /** Links peers dialed to this node (it sends over them): peer -> room -> link. */
     private final Map<String, Map<String, ServedLink>> served = new HashMap<>();
-    private long badMessages;
+    private volatile long badMessages; // written on the control thread only
     /** Tracks this node relays to peers now (one per track per link, whatever the subscribers behind it). */
     private volatile int servedRelays;
 
@@ -171,7 +171,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             try {
                 handle(peer, message);
             } catch (RuntimeException e) {
-                badMessages++;
+                badMessages = badMessages + 1;
                 log.warn("cascade: message {} from {} failed: {}", message.path("type").asText(), peer, e.toString());
             }
         });
@@ -196,8 +196,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
     }
 
     private void bad(String peer, String type, String why) {
-        badMessages++;
-        log.debug("cascade: ignored {} from {}: {}", type, peer, why);
+        long n = ++badMessages;
+        if (n <= 20 || n % 1000 == 0) { // an operator hears of it without a flood filling the log
+            log.warn("cascade: ignored {} from {}: {} ({} ignored so far)", type, peer, why, n);
+        }
     }
 
     // ------------------------------------------------------------------------------------ local rooms
@@ -414,8 +416,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     private void onLinkAnswer(String peer, String room, ObjectNode m) {
         DialedLink link = dialed.getOrDefault(peer, Map.of()).get(room);
-        String ufrag = TrackJson.text(m, "ufrag");
-        String pwd = TrackJson.printable(m, "pwd", 256);
+        String ufrag = TrackJson.ice(m, "ufrag");
+        String pwd = TrackJson.ice(m, "pwd");
         String fingerprint = TrackJson.printable(m, "fingerprint", 128);
         String host = TrackJson.printable(m, "host", 255);
         int port = TrackJson.number(m, "port", 1, 65535);
@@ -430,8 +432,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
     // ------------------------------------------------------------------------------------ serving side
 
     private void onLinkOffer(String peer, String room, ObjectNode m) {
-        String ufrag = TrackJson.text(m, "ufrag");
-        String pwd = TrackJson.printable(m, "pwd", 256);
+        String ufrag = TrackJson.ice(m, "ufrag");
+        String pwd = TrackJson.ice(m, "pwd");
         String fingerprint = TrackJson.printable(m, "fingerprint", 128);
         Room core = rooms.coreRoom(room);
         if (ufrag == null || pwd == null || fingerprint == null || core == null) {

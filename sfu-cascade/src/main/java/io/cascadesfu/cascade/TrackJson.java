@@ -21,6 +21,8 @@ final class TrackJson {
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
     /** Ids, rids, mids and codec names: short tokens. */
     private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9_.~+-]{1,64}");
+    /** ice-char = ALPHA / DIGIT / "+" / "/" (RFC 8839 section 5.4): a ufrag or password. */
+    private static final Pattern ICE = Pattern.compile("[A-Za-z0-9+/]{4,256}");
     private static final int MAX_EXTENSIONS = 16;
 
     private TrackJson() {
@@ -105,6 +107,12 @@ final class TrackJson {
     static String text(JsonNode n, String field) {
         JsonNode v = n.get(field);
         return v != null && v.isTextual() && TOKEN.matcher(v.asText()).matches() ? v.asText() : null;
+    }
+
+    /** An ICE ufrag or password (which may hold '/', unlike {@link #text}), or null. */
+    static String ice(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v != null && v.isTextual() && ICE.matcher(v.asText()).matches() ? v.asText() : null;
     }
 
     /** A printable string of at most {@code max} characters, or null. */

@@ -72,13 +72,16 @@ public final class SfuNode implements AutoCloseable {
                 config.rooms.maxTracksPerRoom);
         TokenService tokens = new TokenService(keys, Clock.systemUTC());
         this.rooms = new RoomManager(engine, signalingConfig, registry);
+        if (config.cluster.enabled()) {
+            rooms.setNodeId(config.cluster.nodeId);
+        }
         ObjectMapper json = new ObjectMapper();
         AdminApi admin = config.admin.enabled()
                 ? new AdminApi(config.admin.key, rooms, engine.control(), () -> describeCluster(config.cluster),
                         this::drain, registry, json)
                 : null;
         HttpRoutes routes = new HttpRoutes(rooms::isAccepting, registry::scrape,
-                config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null, admin);
+                config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null, null, admin);
         try {
             this.http = HttpServer.bind(new InetSocketAddress(config.http.bind, config.http.port), routes,
                     () -> new SignalingHandler(json, tokens, rooms, engine.control(), config.http.maxMessageBytes,
@@ -115,6 +118,10 @@ public final class SfuNode implements AutoCloseable {
         io.micrometer.core.instrument.Gauge.builder("sfu.cascade.relays", cascade,
                 io.cascadesfu.cascade.Cascade::servedRelays)
                 .description("Tracks this node relays to peer nodes, one per track per link").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("sfu.cascade.ignored.messages", cascade,
+                io.cascadesfu.cascade.Cascade::badMessages)
+                .description("Cascade messages from authenticated peers that were malformed or named nothing known")
+                .register(registry);
         java.util.concurrent.atomic.AtomicReference<io.cascadesfu.cascade.ClusterNode> started =
                 new java.util.concurrent.atomic.AtomicReference<>();
         try {

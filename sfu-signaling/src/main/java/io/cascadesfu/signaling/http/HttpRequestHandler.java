@@ -117,6 +117,13 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
                         send(ctx, req, HttpResponseStatus.valueOf(r.status()), "application/json", r.json());
                     }
                 }
+                case "/nodes" -> {
+                    if (routes.nodes() == null) {
+                        send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n");
+                    } else {
+                        send(ctx, req, HttpResponseStatus.OK, "application/json", routes.nodes().get());
+                    }
+                }
                 default -> serveStatic(ctx, req, path);
             }
         } finally {
@@ -240,7 +247,18 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
 
     private static void send(ChannelHandlerContext ctx, FullHttpRequest req, HttpResponseStatus status, String type,
                              ByteBuf body) {
-        write(ctx, response(status, type, body, req.method() == HttpMethod.HEAD), HttpUtil.isKeepAlive(req));
+        FullHttpResponse res = response(status, type, body, req.method() == HttpMethod.HEAD);
+        String path;
+        try {
+            path = new QueryStringDecoder(req.uri()).path();
+        } catch (IllegalArgumentException e) {
+            path = ""; // a malformed escape, answered 400
+        }
+        if (path.equals("/health") || path.equals("/nodes") || path.equals("/token")) {
+            // A client on another node's page measures, lists and (development tokens) joins this node too.
+            res.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+        }
+        write(ctx, res, HttpUtil.isKeepAlive(req));
     }
 
     /** A response owning {@code body}; for HEAD without it but with the length a GET would have (RFC 9110 9.3.2). */

@@ -13,15 +13,24 @@ import java.util.function.Supplier;
  * @param health  true while the node accepts participants ({@code /health} 200, else 503)
  * @param metrics Prometheus text for {@code /metrics}
  * @param token   {@code /token} in development mode (query parameters in, JSON body out), or null when off
+ * @param nodes   JSON for {@code /nodes}: this node and the cluster's other nodes that clients may move to, or
+ *                null outside a cluster
  * @param admin   everything under {@code /admin}, or null when the admin API is off (those paths are 404)
  */
 public record HttpRoutes(BooleanSupplier health, Supplier<String> metrics,
-                         Function<Map<String, List<String>>, TokenResponse> token, Admin admin) {
+                         Function<Map<String, List<String>>, TokenResponse> token, Supplier<String> nodes,
+                         Admin admin) {
 
     /** Without the admin API. */
     public HttpRoutes(BooleanSupplier health, Supplier<String> metrics,
+                      Function<Map<String, List<String>>, TokenResponse> token, Supplier<String> nodes) {
+        this(health, metrics, token, nodes, null);
+    }
+
+    /** Outside a cluster, without the admin API. */
+    public HttpRoutes(BooleanSupplier health, Supplier<String> metrics,
                       Function<Map<String, List<String>>, TokenResponse> token) {
-        this(health, metrics, token, null);
+        this(health, metrics, token, null, null);
     }
 
     /** Status and JSON body of a {@code /token} answer. */

@@ -134,6 +134,9 @@ final class Participant implements EndpointListener, TrackSource {
         p.put("participantId", id);
         p.put("identity", identity);
         p.put("name", name);
+        if (manager.nodeId() != null) {
+            p.put("node", manager.nodeId());
+        }
         ArrayNode tracks = p.putArray("tracks");
         for (PublishedTrack t : published.values()) {
             tracks.add(describe(t));

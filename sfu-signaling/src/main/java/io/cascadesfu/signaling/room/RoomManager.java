@@ -39,6 +39,7 @@ public final class RoomManager {
     static final long SPEAKER_SAMPLE_MS = 500;
     private final java.util.concurrent.ScheduledFuture<?> speakerTimer;
     private CascadeHooks cascade = CascadeHooks.NONE;
+    private volatile String nodeId;
 
     /**
      * What the cascade (rooms spanning nodes) is told of this node's rooms. Control thread. Implementations must
@@ -78,6 +79,15 @@ public final class RoomManager {
                 .register(registry);
         this.speakerTimer = engine.control().scheduleAtFixedRate(this::sampleSpeakers, SPEAKER_SAMPLE_MS,
                 SPEAKER_SAMPLE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** This node's id in a cluster (sent in {@code joined} and with local participants), or null alone. */
+    public void setNodeId(String nodeId) {
+        this.nodeId = nodeId == null || nodeId.isBlank() ? null : nodeId;
+    }
+
+    public String nodeId() {
+        return nodeId;
     }
 
     public void setCascadeHooks(CascadeHooks hooks) {
@@ -300,6 +310,9 @@ public final class RoomManager {
         joined.put("room", room.name);
         joined.put("participantId", p.id);
         joined.put("identity", p.identity);
+        if (nodeId != null) {
+            joined.put("node", nodeId);
+        }
         ObjectNode grants = joined.putObject("grants");
         grants.put("publish", p.grants.publish());
         grants.put("subscribe", p.grants.subscribe());
