@@ -3,12 +3,17 @@ package io.cascadesfu.server;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
-/** {@code java -jar sfu-server.jar [--config FILE]}. */
+/** {@code java -jar sfu-server.jar [--config FILE]}, or {@code java -jar sfu-server.jar token ...} ({@link TokenTool}). */
 public final class Main {
     private Main() {
     }
 
     public static void main(String[] args) throws InterruptedException {
+        if (args.length > 0 && args[0].equals("token")) {
+            System.exit(TokenTool.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.getenv(),
+                    java.time.Clock.systemUTC(), System.out, System.err));
+            return;
+        }
         if (System.getProperty("io.netty.leakDetection.level") == null) {
             // Leak tracking costs a sampled record per pooled buffer; tests turn it up to paranoid,
             // production runs without it unless the operator asks (-Dio.netty.leakDetection.level=simple).
@@ -58,10 +63,12 @@ public final class Main {
             System.err.println(error);
         }
         System.err.println("usage: java -jar sfu-server.jar [--config FILE]");
+        System.err.println("       java -jar sfu-server.jar token --help   (prints a join token)");
         System.err.println("  without --config: development mode on 127.0.0.1 (http 7880, media udp 10000)");
         System.err.println("  environment: SFU_DEV SFU_HTTP_BIND SFU_HTTP_PORT SFU_MEDIA_BIND SFU_MEDIA_PORT SFU_ADVERTISE");
         System.err.println("               SFU_KEYS=kid:secret,... SFU_CONSENT_TIMEOUT_SECONDS SFU_DTLS_CERTIFICATE");
         System.err.println("               SFU_DTLS_PRIVATE_KEY SFU_VIDEO_CODECS SFU_MAX_PARTICIPANTS SFU_LOG_LEVEL");
+        System.err.println("               SFU_ADMIN_KEY (turns on the admin API, docs/ADMIN.md)");
         System.exit(error == null ? 0 : 2);
     }
 }

@@ -30,6 +30,21 @@ public final class SfuConfig {
     public Rooms rooms = new Rooms();
     public Codecs codecs = new Codecs();
     public Cluster cluster = new Cluster();
+    public Admin admin = new Admin();
+
+    /**
+     * The admin API ({@code /admin/...} on the HTTP port, docs/ADMIN.md). Off while {@link #key} is empty; requests
+     * carry it as {@code Authorization: Bearer <key>}.
+     */
+    public static final class Admin {
+        /** At least {@value #MIN_KEY_CHARS} printable ASCII characters without spaces. */
+        public String key = "";
+        public static final int MIN_KEY_CHARS = 32;
+
+        public boolean enabled() {
+            return key != null && !key.isEmpty();
+        }
+    }
 
     /**
      * The cascade: this node's identity and its peer nodes. Off while {@link #secret} is empty (a single node).
@@ -194,6 +209,7 @@ public final class SfuConfig {
         if ((v = env.get("SFU_CLUSTER_BIND")) != null) cluster.bind = v.trim();
         if ((v = env.get("SFU_CLUSTER_PORT")) != null) cluster.port = parseInt("SFU_CLUSTER_PORT", v);
         if ((v = env.get("SFU_CLUSTER_PEERS")) != null) cluster.peers = splitList(v);
+        if ((v = env.get("SFU_ADMIN_KEY")) != null) admin.key = v.trim();
     }
 
     void validate() {
@@ -268,6 +284,12 @@ public final class SfuConfig {
             for (String peer : cluster.peers) {
                 parsePeer(peer);
             }
+        }
+        if (admin.enabled() && (admin.key.length() < Admin.MIN_KEY_CHARS || admin.key.length() > 1024
+                || !admin.key.chars().allMatch(ch -> ch > 0x20 && ch < 0x7f))) {
+            throw new ConfigException("admin.key (SFU_ADMIN_KEY) must be " + Admin.MIN_KEY_CHARS + " to 1024 printable "
+                    + "ASCII characters without spaces, e.g. the output of `openssl rand -hex 32`; got "
+                    + admin.key.length() + " characters");
         }
         if (!dev && auth.keys.isEmpty()) {
             throw new ConfigException("auth.keys is empty: outside development mode the node needs at least one "

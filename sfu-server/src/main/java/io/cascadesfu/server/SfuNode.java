@@ -40,6 +40,8 @@ public final class SfuNode implements AutoCloseable {
     private final HttpServer http;
     /** The control channel to the other nodes, null without a cluster. */
     private final io.cascadesfu.cascade.ClusterNode cluster;
+    /** The cascade's coordinator, null without a cluster; for the admin API. */
+    private volatile io.cascadesfu.cascade.Cascade cascade;
 
     public SfuNode(SfuConfig config) {
         new JvmMemoryMetrics().bindTo(registry);
@@ -74,8 +76,12 @@ public final class SfuNode implements AutoCloseable {
             rooms.setNodeId(config.cluster.nodeId);
         }
         ObjectMapper json = new ObjectMapper();
+        AdminApi admin = config.admin.enabled()
+                ? new AdminApi(config.admin.key, rooms, engine.control(), () -> describeCluster(config.cluster),
+                        this::drain, registry, json)
+                : null;
         HttpRoutes routes = new HttpRoutes(rooms::isAccepting, registry::scrape,
-                config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null);
+                config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null, null, admin);
         try {
             this.http = HttpServer.bind(new InetSocketAddress(config.http.bind, config.http.port), routes,
                     () -> new SignalingHandler(json, tokens, rooms, engine.control(), config.http.maxMessageBytes,
@@ -91,6 +97,9 @@ public final class SfuNode implements AutoCloseable {
                 config.http.bind, http.localAddress().getPort(), engine.localAddresses(), engine.workers().size(),
                 engine.candidates(),
                 engine.fingerprintSha256(), config.dev ? " (development mode: /token is open)" : "");
+        if (admin != null) {
+            log.info("admin API on http://{}:{}/admin", config.http.bind, http.localAddress().getPort());
+        }
     }
 
     /** Starts the cascade: the control channel to the configured peers, and rooms spanning them. */
@@ -105,6 +114,7 @@ public final class SfuNode implements AutoCloseable {
                 config.cluster.port, peers);
         io.cascadesfu.cascade.Cascade cascade = new io.cascadesfu.cascade.Cascade(engine, rooms,
                 config.cluster.nodeId, config.media.bind);
+        this.cascade = cascade;
         io.micrometer.core.instrument.Gauge.builder("sfu.cascade.relays", cascade,
                 io.cascadesfu.cascade.Cascade::servedRelays)
                 .description("Tracks this node relays to peer nodes, one per track per link").register(registry);
@@ -163,6 +173,22 @@ public final class SfuNode implements AutoCloseable {
         log.info("cluster: node {} ({}) on {}:{}, peers {}", config.cluster.nodeId, config.cluster.region,
                 config.cluster.bind, node.boundPort(), config.cluster.peers);
         return node;
+    }
+
+    /**
+     * Stops accepting joins: {@code /health} answers 503 (a load balancer sends new users elsewhere) and a join gets
+     * {@code error draining}; the participants already here stay. Idempotent; any thread.
+     */
+    public void drain() {
+        if (!rooms.isDraining()) {
+            log.info("draining: new joins are refused, {} participants stay", rooms.participantCount());
+        }
+        rooms.drain();
+    }
+
+    /** {@code GET /admin/links}; control thread. */
+    private com.fasterxml.jackson.databind.JsonNode describeCluster(SfuConfig.Cluster config) {
+        return ClusterLinks.describe(config, cluster, cascade);
     }
 
     public InetSocketAddress httpAddress() {

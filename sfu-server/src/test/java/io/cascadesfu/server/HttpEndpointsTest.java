@@ -225,6 +225,20 @@ class HttpEndpointsTest {
         }
     }
 
+    // ------------------------------------------------------------------ /admin
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/admin", "/admin/rooms", "/admin/rooms/demo", "/admin/links", "/admin/drain"})
+    void adminPathsAre404WhileTheAdminApiIsOff(String path) throws Exception {
+        for (String method : new String[] {"GET", "POST", "DELETE"}) {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(uri(node.httpAddress(), path))
+                    .header("Authorization", "Bearer " + AdminApiTest.ADMIN_KEY)
+                    .method(method, HttpRequest.BodyPublishers.noBody()));
+            assertEquals(404, r.statusCode(), method + " " + path);
+        }
+        assertEquals(200, get("/health").statusCode(), "POST /admin/drain did nothing");
+    }
+
     // ------------------------------------------------------------------ methods
 
     @ParameterizedTest

@@ -334,4 +334,44 @@ class SfuConfigTest {
         assertTrue(refused(null, Map.of("SFU_VIDEO_CODECS", "VP8,THEORA")).contains("\"THEORA\""));
         assertTrue(refused(null, Map.of("SFU_VIDEO_CODECS", " , ")).contains("at least one"));
     }
+
+    // ------------------------------------------------------------------ admin
+
+    @Test
+    void adminApiIsOffByDefault() {
+        SfuConfig c = SfuConfig.load(null, Map.of());
+
+        assertEquals("", c.admin.key);
+        assertFalse(c.admin.enabled());
+        assertFalse(SfuConfig.load(EXAMPLE, Map.of()).admin.enabled(), "the example leaves it off");
+    }
+
+    @Test
+    void adminKeyComesFromTheFileOrTheEnvironment() throws IOException {
+        SfuConfig fromFile = SfuConfig.load(yaml("dev: true\nadmin:\n  key: \"" + SECRET + "\"\n"), Map.of());
+        assertTrue(fromFile.admin.enabled());
+        assertEquals(SECRET, fromFile.admin.key);
+
+        String other = "fedcba9876543210fedcba9876543210-env";
+        SfuConfig fromEnv = SfuConfig.load(yaml("dev: true\nadmin:\n  key: \"" + SECRET + "\"\n"),
+                Map.of("SFU_ADMIN_KEY", " " + other + "\n"));
+        assertEquals(other, fromEnv.admin.key);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"short", "0123456789abcdef0123456789abcde", "0123456789abcdef 0123456789abcdef",
+            "0123456789abcdef0123456789abcdef\u00e9"})
+    void adminKeyShorterThan32OrWithSpacesOrNonAsciiIsRefused(String key) {
+        String message = refused(null, Map.of("SFU_ADMIN_KEY", key));
+        assertTrue(message.contains("admin.key") && message.contains("SFU_ADMIN_KEY") && message.contains("32"),
+                message);
+        assertFalse(message.contains(key), "the key is not echoed: " + message);
+    }
+
+    @Test
+    void exampleConfigDocumentsTheAdminSection() throws IOException {
+        String text = Files.readString(EXAMPLE);
+        assertTrue(text.contains("\nadmin:\n"), "admin section in " + EXAMPLE);
+        assertTrue(text.contains("SFU_ADMIN_KEY"), "SFU_ADMIN_KEY in " + EXAMPLE);
+    }
 }

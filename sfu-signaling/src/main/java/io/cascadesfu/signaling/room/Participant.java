@@ -54,6 +54,7 @@ final class Participant implements EndpointListener, TrackSource {
     final String name;
     final Grants grants;
     final ClientConnection connection;
+    final java.time.Instant joinedAt = java.time.Instant.now();
     private final Room room;
     private final RoomManager manager;
     private final Member member;
@@ -291,20 +292,37 @@ final class Participant implements EndpointListener, TrackSource {
     void onMute(String trackId, boolean muted) throws SignalingException {
         for (PublishedTrack t : published.values()) {
             if (t.trackId.equals(trackId)) {
-                if (t.muted != muted) {
-                    t.muted = muted;
-                    ObjectNode event = JSON.objectNode();
-                    event.put("type", "track_muted");
-                    event.put("participantId", id);
-                    event.put("trackId", trackId);
-                    event.put("muted", muted);
-                    room.broadcast(this, event);
-                    manager.localStateChanged(room);
-                }
+                setMuted(t, muted, false);
                 return;
             }
         }
         throw new SignalingException("unknown_track", "no published track " + trackId);
+    }
+
+    /**
+     * The operator mutes or unmutes one of this participant's tracks (admin API): the others are told as for
+     * {@code mute}, and so is this participant, which did not ask. Returns whether the state changed.
+     */
+    boolean muteByOperator(PublishedTrack t, boolean muted) {
+        return setMuted(t, muted, true);
+    }
+
+    private boolean setMuted(PublishedTrack t, boolean muted, boolean tellSelf) {
+        if (t.muted == muted) {
+            return false;
+        }
+        t.muted = muted;
+        ObjectNode event = JSON.objectNode();
+        event.put("type", "track_muted");
+        event.put("participantId", id);
+        event.put("trackId", t.trackId);
+        event.put("muted", muted);
+        room.broadcast(this, event);
+        if (tellSelf) {
+            connection.send(event);
+        }
+        manager.localStateChanged(room);
+        return true;
     }
 
     // ---------------------------------------------------------------- subscribe
@@ -516,6 +534,17 @@ final class Participant implements EndpointListener, TrackSource {
             deactivate(s);
         }
         member.close("participant left");
+    }
+
+    /** Tracks of others this participant receives now (answered, active m-sections of its subscribe PC). */
+    int subscriptionCount() {
+        int n = 0;
+        for (SubscriberSlotState s : slots) {
+            if (s.subscription != null) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** The worker this participant's media is on. */

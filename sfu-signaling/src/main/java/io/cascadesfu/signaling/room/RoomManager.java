@@ -33,6 +33,8 @@ public final class RoomManager {
     private volatile int roomCount;
     private volatile int participantCount;
     private volatile boolean accepting = true;
+    /** Set by {@link #drain()}: joins are refused, participants already in stay. */
+    private volatile boolean draining;
     /** How often the rooms' audio levels are sampled for the active speakers. */
     static final long SPEAKER_SAMPLE_MS = 500;
     private final java.util.concurrent.ScheduledFuture<?> speakerTimer;
@@ -234,8 +236,30 @@ public final class RoomManager {
         return config;
     }
 
+    /** True while joins are accepted: not stopping, not draining ({@code /health}). Any thread. */
     public boolean isAccepting() {
-        return accepting;
+        return accepting && !draining;
+    }
+
+    /**
+     * Stops accepting joins (they get {@code draining}); the participants already in stay. Idempotent. Any thread.
+     */
+    public void drain() {
+        draining = true;
+    }
+
+    public boolean isDraining() {
+        return draining;
+    }
+
+    /** The room {@code name} while it has local participants, else null. Control thread. */
+    Room room(String name) {
+        return rooms.get(name);
+    }
+
+    /** Every room with local participants. Control thread. */
+    java.util.Collection<Room> rooms() {
+        return rooms.values();
     }
 
     public int roomCount() {
@@ -251,6 +275,9 @@ public final class RoomManager {
             throws SignalingException {
         if (!accepting) {
             throw new SignalingException("server_shutting_down", "the node is stopping");
+        }
+        if (draining) {
+            throw new SignalingException("draining", "the node is draining: join another node");
         }
         Room room = rooms.get(token.room());
         if (room != null) {
