@@ -104,6 +104,7 @@ export async function startServer({ name, env = {} }) {
   const defaults = {
     SFU_MEDIA_WORKERS: process.env.E2E_MEDIA_WORKERS || '1',
     SFU_PLACEMENT_SPREAD: process.env.E2E_SPREAD || 'false',
+    SFU_DRAIN_TIMEOUT_SECONDS: '2', // stop() sends SIGTERM: a node with participants left waits no longer
   };
   const settings = { ...defaults, ...env };
   const workers = Number(settings.SFU_MEDIA_WORKERS);
@@ -148,6 +149,13 @@ export async function startServer({ name, env = {} }) {
     logFile,
     proc,
     logTail: (lines = 80) => tail(logFile, lines),
+    /** Sends SIGTERM (a drain) and returns {code, signal, ms} once the node exits, or null after timeoutMs. */
+    async terminate(timeoutMs = 30_000) {
+      const start = Date.now();
+      if (!exited) killGroup(proc.pid, 'SIGTERM');
+      const done = await Promise.race([exitPromise.then(() => true), sleep(timeoutMs).then(() => false)]);
+      return done ? { ...exited, ms: Date.now() - start } : null;
+    },
     /** The node dies at once (SIGKILL), as a crashed or cut-off machine. */
     async kill() {
       if (!exited) {

@@ -13,7 +13,9 @@ const ADAPTIVE_DEBOUNCE_MS = 250;
 const QUALITY_INTERVAL_MS = 2_000; // connection quality is judged over this much of the statistics // observeVideo: size and visibility changes within this are sent as one
 const RECONNECT_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 10_000];
 // Errors after which joining again with the same token cannot succeed.
-const FATAL_ERRORS = new Set(['replaced', 'invalid_token', 'token_expired', 'unsupported_protocol']);
+const FATAL_ERRORS = new Set(['replaced', 'invalid_token', 'token_expired', 'unsupported_protocol', 'removed', 'room_closed']);
+// Errors of a join after which another node of the cluster may take us.
+const MOVE_ON_ERRORS = new Set(['connection_failed', 'draining', 'server_shutting_down']);
 
 const PC_CONFIG = Object.freeze({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] });
 
@@ -277,7 +279,7 @@ export class Room extends Emitter {
           } catch (e) {
             lastError = e;
             this._teardownSession();
-            if (!(e instanceof SfuError) || e.code !== 'connection_failed') throw e;
+            if (!(e instanceof SfuError) || !MOVE_ON_ERRORS.has(e.code)) throw e;
             this._failedUrls.add(this.url);
           }
         }
@@ -570,6 +572,7 @@ export class Room extends Emitter {
       this._pending.clear();
     }
     if (FATAL_ERRORS.has(msg.code)) this._closedByUser = true; // no reconnect can help
+    if (MOVE_ON_ERRORS.has(msg.code)) this._failedUrls.add(this.url); // this node is stopping: the next one
     this.emit('error', { code: msg.code, message: msg.message ?? msg.code });
   }
 
@@ -641,7 +644,7 @@ export class Room extends Emitter {
       try {
         await this._openSession();
       } catch (e) {
-        if (e instanceof SfuError && e.code === 'connection_failed') this._failedUrls.add(this.url);
+        if (e instanceof SfuError && MOVE_ON_ERRORS.has(e.code)) this._failedUrls.add(this.url);
         if (this._movingTo === this.url) this._movingTo = null; // the named node failed: fall back to our own choice
         this._teardownSession();
         if (this._closedByUser || (e instanceof SfuError && FATAL_ERRORS.has(e.code))) {

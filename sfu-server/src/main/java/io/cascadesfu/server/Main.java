@@ -1,6 +1,7 @@
 package io.cascadesfu.server;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /** {@code java -jar sfu-server.jar [--config FILE]}, or {@code java -jar sfu-server.jar token ...} ({@link TokenTool}). */
@@ -52,9 +53,29 @@ public final class Main {
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            node.close();
+            node.close(); // Ctrl-C, or the end of a drain: idempotent
             stopped.countDown();
         }, "sfu-shutdown"));
+        // SIGTERM drains: clients are told to move, the node waits for them (drain.timeoutSeconds), then exits 0.
+        // A second SIGTERM exits at once.
+        java.util.concurrent.atomic.AtomicInteger terms = new java.util.concurrent.atomic.AtomicInteger();
+        Duration drainTimeout = Duration.ofSeconds(config.drain.timeoutSeconds);
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("TERM"), signal -> {
+                if (terms.incrementAndGet() > 1) {
+                    System.err.println("second SIGTERM: exiting now");
+                    Runtime.getRuntime().halt(0);
+                }
+                Thread drain = new Thread(() -> {
+                    node.drainAndWait(drainTimeout);
+                    System.exit(0);
+                }, "sfu-drain");
+                drain.setDaemon(true);
+                drain.start();
+            });
+        } catch (IllegalArgumentException e) {
+            System.err.println("SIGTERM cannot be handled here; it stops the node without draining");
+        }
         stopped.await();
     }
 

@@ -31,6 +31,7 @@ public final class SfuConfig {
     public Codecs codecs = new Codecs();
     public Cluster cluster = new Cluster();
     public Admin admin = new Admin();
+    public Drain drain = new Drain();
 
     /**
      * The admin API ({@code /admin/...} on the HTTP port, docs/ADMIN.md). Off while {@link #key} is empty; requests
@@ -115,6 +116,13 @@ public final class SfuConfig {
         /** The key {@code /token} signs with in development mode. */
         public String devKeyId = "dev";
     }
+
+    /** What SIGTERM (and {@code POST /admin/drain} followed by a stop) does. */
+    public static final class Drain {
+        /** How long a draining node waits for its participants to move before it stops anyway. */
+        public int timeoutSeconds = 30;
+    }
+
 
     public static final class Rooms {
         public int maxParticipants = 100;
@@ -204,6 +212,9 @@ public final class SfuConfig {
             http.maxConnectionsPerAddress = parseInt("SFU_MAX_CONNECTIONS_PER_ADDRESS", v);
         }
         if ((v = env.get("SFU_NODE_ID")) != null) cluster.nodeId = v.trim();
+        if ((v = env.get("SFU_DRAIN_TIMEOUT_SECONDS")) != null) {
+            drain.timeoutSeconds = parseInt("SFU_DRAIN_TIMEOUT_SECONDS", v);
+        }
         if ((v = env.get("SFU_REGION")) != null) cluster.region = v.trim();
         if ((v = env.get("SFU_CLUSTER_SECRET")) != null) cluster.secret = v;
         if ((v = env.get("SFU_CLUSTER_BIND")) != null) cluster.bind = v.trim();
@@ -217,6 +228,9 @@ public final class SfuConfig {
         checkPort("media.port", media.port);
         if (http.maxMessageBytes < 4096 || http.maxMessageBytes > 16 * 1024 * 1024) {
             throw new ConfigException("http.maxMessageBytes must be between 4096 and 16777216");
+        }
+        if (drain.timeoutSeconds < 0 || drain.timeoutSeconds > 86_400) {
+            throw new ConfigException("drain.timeoutSeconds must be between 0 and 86400");
         }
         if (media.consentTimeoutSeconds < 5 || media.consentTimeoutSeconds > 600) {
             throw new ConfigException("media.consentTimeoutSeconds must be between 5 and 600");

@@ -38,6 +38,7 @@ public final class SfuNode implements AutoCloseable {
     private final MediaEngine engine;
     private final RoomManager rooms;
     private final HttpServer http;
+    private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     /** The control channel to the other nodes, null without a cluster. */
     private final io.cascadesfu.cascade.ClusterNode cluster;
     /** The cascade's coordinator, null without a cluster; for the admin API. */
@@ -186,6 +187,43 @@ public final class SfuNode implements AutoCloseable {
         rooms.drain();
     }
 
+    /**
+     * Drains, then waits: joins are refused, every local participant is told to move to another node of the
+     * cluster, and this returns once none is left here or after {@code timeout}. The caller then closes the node.
+     */
+    public void drainAndWait(Duration timeout) {
+        drain();
+        String[] target = moveTarget();
+        try {
+            int told = engine.control().submit(() -> rooms.hintReconnect(target[0], target[1], "drain"))
+                    .get(5, TimeUnit.SECONDS);
+            log.info("draining: {} participants told to move{}; waiting up to {} s for them to leave", told,
+                    target[1] == null ? "" : " to " + target[1] + " (" + target[0] + ")", timeout.toSeconds());
+        } catch (Exception e) {
+            log.warn("draining: the participants could not be told to move", e);
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (rooms.participantCount() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        int left = rooms.participantCount();
+        if (left > 0) {
+            log.warn("draining: {} participants still here after {} s; stopping anyway", left, timeout.toSeconds());
+        } else {
+            log.info("draining: every participant has moved");
+        }
+    }
+
+    /** Where a draining node sends its clients: base URL and id of a peer that is up, or nulls (the client picks). */
+    private String[] moveTarget() {
+        return new String[] {null, null};
+    }
+
     /** {@code GET /admin/links}; control thread. */
     private com.fasterxml.jackson.databind.JsonNode describeCluster(SfuConfig.Cluster config) {
         return ClusterLinks.describe(config, cluster, cascade);
@@ -209,6 +247,9 @@ public final class SfuNode implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
         try {
             engine.control().submit(rooms::shutdown).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {

@@ -248,6 +248,30 @@ public final class RoomManager {
         draining = true;
     }
 
+    /**
+     * Tells every local participant to move to another node ({@code reconnect}, with that node's base URL and id
+     * when one is known; the client library otherwise picks the next node it knows). Control thread.
+     */
+    public int hintReconnect(String url, String node, String reason) {
+        int told = 0;
+        for (Room room : rooms.values()) {
+            for (Participant p : room.participants()) {
+                ObjectNode m = JSON.objectNode();
+                m.put("type", "reconnect");
+                m.put("reason", reason);
+                if (url != null) {
+                    m.put("url", url);
+                }
+                if (node != null) {
+                    m.put("node", node);
+                }
+                p.connection.send(m);
+                told++;
+            }
+        }
+        return told;
+    }
+
     public boolean isDraining() {
         return draining;
     }
