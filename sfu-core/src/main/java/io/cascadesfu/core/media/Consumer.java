@@ -78,6 +78,18 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
     abstract void onKeyframeRequest(long ssrc, long nowNs);
 
     /**
+     * The highest layer this consumer may want to forward whatever flows (its subscriber's preference, not the
+     * bandwidth of the moment), -1 for none; what a pipe asks upstream for. {@link SimpleConsumer#ANY_LAYER}: all.
+     */
+    int wantedLayerCap(long nowNs) {
+        return SimpleConsumer.ANY_LAYER;
+    }
+
+    /** The far end of a pipe asks for layers up to {@code maxLayer} (-1: none). */
+    void onLayerRequest(int maxLayer, long nowNs) {
+    }
+
+    /**
      * The subscriber NACKed packets (RFC 4585 generic NACK at {@code off} in {@code rtcp}, already validated
      * as a whole compound). Borrowed.
      */

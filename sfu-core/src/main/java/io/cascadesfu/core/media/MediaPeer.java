@@ -414,6 +414,14 @@ public final class MediaPeer implements TransportListener {
                     }
                 }
             }
+            case RtcpPacket.APP -> {
+                if (RtcpPacket.isLayerRequest(packet, off)) {
+                    Consumer c = consumersBySsrc.get(RtcpPacket.layerRequestSsrc(packet, off));
+                    if (c != null) {
+                        c.onLayerRequest(RtcpPacket.layerRequestMaxLayer(packet, off), nowNs);
+                    }
+                }
+            }
             default -> {
                 // RR, SDES, BYE, REMB, transport-cc: not acted on yet.
             }
@@ -476,6 +484,47 @@ public final class MediaPeer implements TransportListener {
             }
         }
         if (sent) {
+            transport.flush();
+        }
+    }
+
+    /**
+     * A layer request is repeated this often even when it has not changed: the far end forgets it after 3 s, and a
+     * relay that starts after the request was first sent learns it within this.
+     */
+    static final long LAYER_REQUEST_REFRESH_NS = 500_000_000L;
+
+    /**
+     * Over a pipe or relay link: asks the far end for each simulcast track's layers up to the highest any consumer
+     * here wants (RTCP APP "LAYR"), when that changed or once a second, so layers nobody here shows do not cross.
+     */
+    void sendLayerRequests(long nowNs) {
+        if (closed || !transport.understandsLayerRequests() || !transport.isConnected()) {
+            return;
+        }
+        ByteBuf out = null;
+        for (int i = 0; i < producers.size(); i++) {
+            Producer p = producers.get(i);
+            if (p.streamCount() < 2) {
+                continue;
+            }
+            int cap = p.wantedLayerCap(nowNs);
+            if (cap == p.lastLayerRequest && nowNs - p.lastLayerRequestNs < LAYER_REQUEST_REFRESH_NS) {
+                continue;
+            }
+            if (out == null) {
+                out = allocRtcp();
+                RtcpWriter.finishReport(out, RtcpWriter.writeReceiverReport(out, rtcpSsrc), 0);
+            }
+            if (out.writableBytes() < RtcpPacket.LAYER_REQUEST_LENGTH) {
+                break; // the rest next time
+            }
+            RtcpWriter.writeLayerRequest(out, rtcpSsrc, p.ssrc(), cap);
+            p.lastLayerRequest = cap;
+            p.lastLayerRequestNs = nowNs;
+        }
+        if (out != null) {
+            transport.sendRtcp(out);
             transport.flush();
         }
     }

@@ -10,14 +10,39 @@ import io.netty.buffer.ByteBuf;
  * {@code ssrc + i}, so that streams of publishers whose SSRCs collide stay apart; sequence numbers, timestamps,
  * payload type and every header extension (audio level, MID/RID, abs-capture-time, dependency descriptor) pass
  * unchanged, so the far router sees the publisher's streams as they were sent and gaps stay gaps. No keyframe
- * gating: every packet goes, the far side's consumers gate and choose layers.
+ * gating: the far side's consumers gate and choose layers. The far end asks (RTCP APP "LAYR", every
+ * {@code Router.LAYER_REQUEST_INTERVAL_MS}) for the layers up to the highest any of its subscribers wants, and only
+ * those cross; the lowest layer always does, and without a recent request every layer does.
  *
  * <p>Threading: the router's worker loop only.
  */
 public final class PipeConsumer extends Consumer {
 
+    /** A layer request older than this is forgotten: every layer goes again (the far end may not send them). */
+    static final long LAYER_REQUEST_TTL_NS = 3_000_000_000L;
+
+    /** The far end's last layer request (-1: none; ANY_LAYER: all) and when it came. */
+    private int requestedMaxLayer = SimpleConsumer.ANY_LAYER;
+    private long requestedAtNs;
+
     PipeConsumer(String id, Producer producer, MediaPeer subscriber, ConsumerParams params) {
         super(id, producer, subscriber, params);
+    }
+
+    @Override
+    void onLayerRequest(int maxLayer, long nowNs) {
+        requestedMaxLayer = maxLayer;
+        requestedAtNs = nowNs;
+    }
+
+    /** The highest layer the far end asked for, if it asked lately; else all. */
+    private int requestedMaxLayer(long nowNs) {
+        return nowNs - requestedAtNs < LAYER_REQUEST_TTL_NS ? requestedMaxLayer : SimpleConsumer.ANY_LAYER;
+    }
+
+    @Override
+    int wantedLayerCap(long nowNs) {
+        return requestedMaxLayer(nowNs); // what is behind the pipe wants: a chain of pipes asks upstream for it
     }
 
     @Override
@@ -28,8 +53,9 @@ public final class PipeConsumer extends Consumer {
     @Override
     void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, int layer, boolean keyframe,
                        long nowNs) {
-        if (isClosed() || !subscriber.transport().isConnected()) {
-            return;
+        if (isClosed() || !subscriber.transport().isConnected()
+                || (layer > 0 && layer > requestedMaxLayer(nowNs))) {
+            return; // the far side's subscribers want no layer this high: it does not cross
         }
         int length = packet.readableBytes();
         ByteBuf out = subscriber.allocRtp(length);

@@ -111,6 +111,19 @@ public final class Producer {
         return consumers.size();
     }
 
+    /** The last layer request sent upstream for this track and when (see MediaPeer.sendLayerRequests). */
+    int lastLayerRequest = Integer.MIN_VALUE;
+    long lastLayerRequestNs;
+
+    /** The highest layer any consumer may want ({@link Consumer#wantedLayerCap}), -1 if none wants video. */
+    int wantedLayerCap(long nowNs) {
+        int cap = -1;
+        for (int i = 0; i < consumers.size(); i++) {
+            cap = Math.max(cap, Math.min(consumers.get(i).wantedLayerCap(nowNs), streamCount() - 1));
+        }
+        return cap;
+    }
+
     void addConsumer(Consumer consumer) {
         consumers.add(consumer);
     }

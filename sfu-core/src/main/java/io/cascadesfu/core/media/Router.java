@@ -28,6 +28,9 @@ public final class Router {
     /** How often each peer's bandwidth estimate is shared among what it receives. */
     static final long ALLOCATION_INTERVAL_MS = 500;
     private int feedbackTicks;
+    /** How often the producers on pipes and relay links tell the far end which layers they need. */
+    static final long LAYER_REQUEST_INTERVAL_MS = 250;
+    private final ScheduledFuture<?> layerTimer;
 
     private final String id;
     private final EventLoop loop;
@@ -53,6 +56,8 @@ public final class Router {
         this.metrics = metrics;
         this.reportTimer = loop.scheduleAtFixedRate(this::sendReports, REPORT_INTERVAL_MS, REPORT_INTERVAL_MS,
                 TimeUnit.MILLISECONDS);
+        this.layerTimer = loop.scheduleAtFixedRate(this::sendLayerRequests, LAYER_REQUEST_INTERVAL_MS,
+                LAYER_REQUEST_INTERVAL_MS, TimeUnit.MILLISECONDS);
     }
 
     public String id() {
@@ -182,6 +187,17 @@ public final class Router {
         }
     }
 
+    private void sendLayerRequests() {
+        long nowNs = System.nanoTime();
+        for (MediaPeer peer : peers.values()) {
+            try {
+                peer.sendLayerRequests(nowNs);
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(Router.class).warn("layer requests for {} failed", peer, e);
+            }
+        }
+    }
+
     private void sendReports() {
         long nowNs = System.nanoTime();
         for (MediaPeer peer : peers.values()) {
@@ -200,6 +216,7 @@ public final class Router {
         }
         closed = true;
         reportTimer.cancel(false);
+        layerTimer.cancel(false);
         if (feedbackTimer != null) {
             feedbackTimer.cancel(false);
         }

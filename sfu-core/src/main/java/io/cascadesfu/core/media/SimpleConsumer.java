@@ -137,6 +137,24 @@ public final class SimpleConsumer extends Consumer {
         return currentLayer;
     }
 
+    @Override
+    int wantedLayerCap(long nowNs) {
+        return maxLayer < 0 ? -1 : preferenceCap(maxLayer, producer.streamCount());
+    }
+
+    /** The highest layer within {@code limit} and the height the video is shown at. */
+    private int preferenceCap(int limit, int streams) {
+        int cap = Math.min(limit, streams - 1);
+        if (maxHeight > 0) {
+            for (int layer = 0; layer < cap; layer++) {
+                if (layerHeight(layer, streams) * 10 >= maxHeight * 9) {
+                    return layer;
+                }
+            }
+        }
+        return cap;
+    }
+
     /** The layer this consumer should forward now, -1 if paused. */
     int targetLayer(long nowNs) {
         if (maxLayer < 0 || bandwidthLayer < 0) {
@@ -146,15 +164,7 @@ public final class SimpleConsumer extends Consumer {
         if (streams == 1) {
             return 0;
         }
-        int cap = Math.min(Math.min(maxLayer, bandwidthLayer), streams - 1);
-        if (maxHeight > 0) {
-            for (int layer = 0; layer < cap; layer++) {
-                if (layerHeight(layer, streams) * 10 >= maxHeight * 9) {
-                    cap = layer;
-                    break;
-                }
-            }
-        }
+        int cap = preferenceCap(Math.min(maxLayer, bandwidthLayer), streams);
         for (int layer = cap; layer >= 0; layer--) {
             if (producer.isLayerActive(layer, nowNs)) {
                 return layer;

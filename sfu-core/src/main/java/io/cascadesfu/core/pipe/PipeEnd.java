@@ -67,6 +67,11 @@ public final class PipeEnd implements MediaTransport {
     }
 
     @Override
+    public boolean understandsLayerRequests() {
+        return true;
+    }
+
+    @Override
     public boolean carriesTransportWideNumbers() {
         return false;
     }

@@ -59,6 +59,11 @@ public final class RelayTransport implements MediaTransport, RtcClient.Listener 
     }
 
     @Override
+    public boolean understandsLayerRequests() {
+        return true;
+    }
+
+    @Override
     public boolean carriesTransportWideNumbers() {
         return false; // the publishers' own numbers pass through the link
     }

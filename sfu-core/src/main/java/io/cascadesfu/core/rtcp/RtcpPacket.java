@@ -233,6 +233,26 @@ public final class RtcpPacket {
                 && lengthBytes(buf, off) >= minLength;
     }
 
+    /** Name of the APP packet by which the receiving end of a pipe asks for layers (see RtcpWriter.writeLayerRequest). */
+    public static final int LAYER_REQUEST_NAME = ('L' << 24) | ('A' << 16) | ('Y' << 8) | 'R';
+    public static final int LAYER_REQUEST_LENGTH = 20;
+
+    /** An APP packet "LAYR": the far end of a pipe asks for the layers of one track up to a maximum. */
+    public static boolean isLayerRequest(ByteBuf buf, int off) {
+        return packetType(buf, off) == APP && lengthBytes(buf, off) >= LAYER_REQUEST_LENGTH
+                && buf.getInt(buf.readerIndex() + off + 8) == LAYER_REQUEST_NAME;
+    }
+
+    /** The pipe SSRC (of layer 0) a layer request is about. */
+    public static long layerRequestSsrc(ByteBuf buf, int off) {
+        return buf.getUnsignedInt(buf.readerIndex() + off + 12);
+    }
+
+    /** The highest layer a layer request asks for; -1: none. */
+    public static int layerRequestMaxLayer(ByteBuf buf, int off) {
+        return buf.getByte(buf.readerIndex() + off + 16);
+    }
+
     public static boolean isPli(ByteBuf buf, int off) {
         return isFeedback(buf, off, PSFB, FMT_PLI, FEEDBACK_MIN_LENGTH);
     }

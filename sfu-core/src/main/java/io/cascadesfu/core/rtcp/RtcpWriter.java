@@ -103,6 +103,20 @@ public final class RtcpWriter {
         out.writeInt((int) mediaSsrc);
     }
 
+    /**
+     * Appends an APP packet "LAYR" (RFC 3550 6.7) by which the receiving end of a pipe or relay link asks the sending
+     * end for the layers of one track up to {@code maxLayer} (-1: none, 127: all): mediaSsrc (4 bytes), maxLayer
+     * (1 byte, signed), 3 bytes zero. Only this project's pipe ends send or read it.
+     */
+    public static void writeLayerRequest(ByteBuf out, long senderSsrc, long mediaSsrc, int maxLayer) {
+        writeHeader(out, 0, RtcpPacket.APP, RtcpPacket.LAYER_REQUEST_LENGTH);
+        out.writeInt((int) senderSsrc);
+        out.writeInt(RtcpPacket.LAYER_REQUEST_NAME);
+        out.writeInt((int) mediaSsrc);
+        out.writeByte(Math.max(-1, Math.min(127, maxLayer)));
+        out.writeMedium(0);
+    }
+
     /** Appends a picture loss indication (RFC 4585 6.3.1). */
     public static void writePli(ByteBuf out, long senderSsrc, long mediaSsrc) {
         writeFeedbackHeader(out, RtcpPacket.PSFB, RtcpPacket.FMT_PLI, 12, senderSsrc, mediaSsrc);

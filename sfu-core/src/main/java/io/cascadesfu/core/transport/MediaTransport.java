@@ -55,4 +55,12 @@ public interface MediaTransport {
     default boolean carriesTransportWideNumbers() {
         return true;
     }
+
+    /**
+     * Whether the far end is a pipe end of this project (a worker's pipe, a relay link) that reads layer requests:
+     * the producers on such a transport ask it for only the layers their consumers want.
+     */
+    default boolean understandsLayerRequests() {
+        return false;
+    }
 }
