@@ -225,8 +225,14 @@ public final class SfuNode implements AutoCloseable {
     }
 
     /** {@code GET /admin/links}; control thread. */
-    private com.fasterxml.jackson.databind.JsonNode describeCluster(SfuConfig.Cluster config) {
-        return ClusterLinks.describe(config, cluster, cascade);
+    private java.util.concurrent.CompletionStage<com.fasterxml.jackson.databind.JsonNode> describeCluster(
+            SfuConfig.Cluster config) {
+        com.fasterxml.jackson.databind.node.ObjectNode body =
+                (com.fasterxml.jackson.databind.node.ObjectNode) ClusterLinks.describe(config, cluster, cascade);
+        if (cascade == null) {
+            return java.util.concurrent.CompletableFuture.completedFuture(body);
+        }
+        return cascade.describeLinks().thenApplyAsync(links -> body.set("links", links), engine.control());
     }
 
     public InetSocketAddress httpAddress() {
