@@ -12,6 +12,7 @@ command -v python3 >/dev/null || need+=(python3)
 [ "${SKIP_E2E:-0}" = 1 ] || [ -x /usr/lib/chromium/chromium ] || need+=(chromium)
 [ "${SKIP_E2E:-0}" = 1 ] || command -v nft >/dev/null || need+=(nftables) # loss in the e2e namespace
 [ "${SKIP_E2E:-0}" = 1 ] || command -v tc >/dev/null || need+=(iproute2) # rate limits in the e2e namespace
+[ "${SKIP_E2E:-0}" = 1 ] || command -v turnserver >/dev/null || need+=(coturn) # the TURN e2e test
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -32,11 +32,26 @@ public final class SfuConfig {
     public Cluster cluster = new Cluster();
     public Admin admin = new Admin();
     public Drain drain = new Drain();
+    public Turn turn = new Turn();
 
     /**
      * The admin API ({@code /admin/...} on the HTTP port, docs/ADMIN.md). Off while {@link #key} is empty; requests
      * carry it as {@code Authorization: Bearer <key>}.
      */
+    /** A TURN server sharing a secret with the node (coturn use-auth-secret): clients behind strict firewalls. */
+    public static final class Turn {
+        /** {@code turn:host:3478?transport=udp}, {@code turns:host:443?transport=tcp}, ...; none: off. */
+        public List<String> urls = new ArrayList<>();
+        /** coturn's static-auth-secret. */
+        public String secret = "";
+        /** How long the credentials handed to a participant work. */
+        public int ttlSeconds = 6 * 3600;
+
+        public boolean enabled() {
+            return !urls.isEmpty();
+        }
+    }
+
     public static final class Admin {
         /** At least {@value #MIN_KEY_CHARS} printable ASCII characters without spaces. */
         public String key = "";
@@ -212,6 +227,9 @@ public final class SfuConfig {
             http.maxConnectionsPerAddress = parseInt("SFU_MAX_CONNECTIONS_PER_ADDRESS", v);
         }
         if ((v = env.get("SFU_NODE_ID")) != null) cluster.nodeId = v.trim();
+        if ((v = env.get("SFU_TURN_URLS")) != null) turn.urls = splitList(v);
+        if ((v = env.get("SFU_TURN_SECRET")) != null) turn.secret = v;
+        if ((v = env.get("SFU_TURN_TTL_SECONDS")) != null) turn.ttlSeconds = parseInt("SFU_TURN_TTL_SECONDS", v);
         if ((v = env.get("SFU_DRAIN_TIMEOUT_SECONDS")) != null) {
             drain.timeoutSeconds = parseInt("SFU_DRAIN_TIMEOUT_SECONDS", v);
         }
@@ -228,6 +246,21 @@ public final class SfuConfig {
         checkPort("media.port", media.port);
         if (http.maxMessageBytes < 4096 || http.maxMessageBytes > 16 * 1024 * 1024) {
             throw new ConfigException("http.maxMessageBytes must be between 4096 and 16777216");
+        }
+        if (turn.enabled()) {
+            if (turn.secret == null || turn.secret.length() < 16) {
+                throw new ConfigException("turn.secret (the TURN server's static-auth-secret, at least 16 characters)"
+                        + " is required with turn.urls");
+            }
+            for (String url : turn.urls) {
+                if (!url.matches("turns?:[^\\s?]+(\\?transport=(udp|tcp))?")) {
+                    throw new ConfigException("turn.urls: \"" + url + "\" is not turn:host[:port][?transport=udp|tcp]"
+                            + " or turns:...");
+                }
+            }
+            if (turn.ttlSeconds < 60 || turn.ttlSeconds > 7 * 86_400) {
+                throw new ConfigException("turn.ttlSeconds must be between 60 and 604800");
+            }
         }
         if (drain.timeoutSeconds < 0 || drain.timeoutSeconds > 86_400) {
             throw new ConfigException("drain.timeoutSeconds must be between 0 and 86400");

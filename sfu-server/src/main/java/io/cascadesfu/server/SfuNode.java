@@ -76,6 +76,10 @@ public final class SfuNode implements AutoCloseable {
         if (config.cluster.enabled()) {
             rooms.setNodeId(config.cluster.nodeId);
         }
+        if (config.turn.enabled()) {
+            rooms.setTurn(new io.cascadesfu.signaling.auth.TurnCredentials(config.turn.urls, config.turn.secret,
+                    Duration.ofSeconds(config.turn.ttlSeconds), Clock.systemUTC()));
+        }
         ObjectMapper json = new ObjectMapper();
         AdminApi admin = config.admin.enabled()
                 ? new AdminApi(config.admin.key, rooms, engine.control(), () -> describeCluster(config.cluster),
