@@ -426,6 +426,9 @@ public final class FleetRegistry implements AutoCloseable {
 
     /** An exchange with Redis failed: count it, log it once per outage, drop the connection. */
     private void failed(String what, RuntimeException e) {
+        if (closed) {
+            return; // stopping: the error is the interruption
+        }
         errors.increment();
         redisUp = false;
         if (!inOutage) {
