@@ -160,7 +160,7 @@ class FleetOutageTest {
         long warnings = logs.list.stream().filter(e -> e.getLevel() == Level.WARN).count();
         assertEquals(2, warnings, "one warning per registry for the whole outage: " + logs.list);
 
-        redis.start0(); // same port, empty
+        redis.restart(); // same port, empty
         RedisClient rawClient = RedisClient.create(redis.url());
         closeables.add(() -> rawClient.shutdown(0, 2, TimeUnit.SECONDS));
         StatefulRedisConnection<String, String> raw = rawClient.connect();

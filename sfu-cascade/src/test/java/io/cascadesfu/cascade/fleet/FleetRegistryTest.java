@@ -189,7 +189,7 @@ class FleetRegistryTest {
         assertEquals(0, gauge(ma, "sfu.fleet.redis.up"));
         assertTrue(a.nodesHosting("r").handle((v, e) -> e).get(2, TimeUnit.SECONDS)
                 instanceof FleetRegistry.UnavailableException, "fails at once while Redis is down");
-        redis.start0();
+        redis.restart();
         waitUntil("registered", 5_000, () -> a.redisUp() && raw.exists("sfu:fleet:node:a") == 1);
         assertEquals(1, gauge(ma, "sfu.fleet.redis.up"));
     }

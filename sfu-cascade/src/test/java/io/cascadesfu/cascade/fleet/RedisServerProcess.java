@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * starts empty, like a Redis that lost its data). Killed with SIGKILL to play an outage; started again on the same
  * port.
  */
-final class RedisServerProcess implements AutoCloseable {
+public final class RedisServerProcess implements AutoCloseable {
     private static final List<String> CANDIDATES = List.of("/usr/bin/redis-server", "/usr/local/bin/redis-server",
             "/usr/sbin/redis-server");
 
@@ -36,12 +36,12 @@ final class RedisServerProcess implements AutoCloseable {
     }
 
     /** Starts one, or skips the test when there is no {@code redis-server} (scripts/ensure-test-deps.sh installs it). */
-    static RedisServerProcess start() throws Exception {
+    public static RedisServerProcess start() throws Exception {
         String binary = binary();
         assumeTrue(binary != null, "redis-server is not installed (apt-get install -y redis-server, or run "
                 + "scripts/ensure-test-deps.sh): the fleet registry tests need a real one");
         RedisServerProcess r = new RedisServerProcess(binary, freePort(), Files.createTempDirectory("fleet-redis"));
-        r.start0();
+        r.restart();
         return r;
     }
 
@@ -61,22 +61,22 @@ final class RedisServerProcess implements AutoCloseable {
         return null;
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
 
-    String url() {
+    public String url() {
         return "redis://127.0.0.1:" + port;
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
     /** Starts it (again, on the same port) and waits until it answers PING, at most 10 s. */
-    void start0() throws Exception {
+    public void restart() throws Exception {
         if (process != null && process.isAlive()) {
             return;
         }
@@ -96,7 +96,7 @@ final class RedisServerProcess implements AutoCloseable {
     }
 
     /** Kills it at once (SIGKILL), as a crash or a network cut would end it. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         if (process != null) {
             process.destroyForcibly();
             process.waitFor(5, TimeUnit.SECONDS);
