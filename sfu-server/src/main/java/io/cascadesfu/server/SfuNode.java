@@ -1,6 +1,12 @@
 package io.cascadesfu.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cascadesfu.cascade.ClusterConfig;
+import io.cascadesfu.cascade.ClusterNode;
+import io.cascadesfu.cascade.fleet.FleetConfig;
+import io.cascadesfu.cascade.fleet.FleetListener;
+import io.cascadesfu.cascade.fleet.FleetNode;
+import io.cascadesfu.cascade.fleet.FleetRegistry;
 import io.cascadesfu.core.HotPathWarmup;
 import io.cascadesfu.core.MediaConfig;
 import io.cascadesfu.core.MediaEngine;
@@ -26,7 +32,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +47,9 @@ public final class SfuNode implements AutoCloseable {
     private final RoomManager rooms;
     private final HttpServer http;
     /** The control channel to the other nodes, null without a cluster. */
-    private final io.cascadesfu.cascade.ClusterNode cluster;
+    private final ClusterNode cluster;
+    /** The fleet registry on Redis (who the peers are, which rooms they host), null without one. */
+    private final FleetRegistry fleet;
 
     public SfuNode(SfuConfig config) {
         new JvmMemoryMetrics().bindTo(registry);
@@ -83,15 +93,21 @@ public final class SfuNode implements AutoCloseable {
             engine.close();
             throw e;
         }
-        this.cluster = config.cluster.enabled() ? startCluster(config) : null;
+        ClusterParts parts = config.cluster.enabled() ? startCluster(config) : null;
+        this.cluster = parts == null ? null : parts.node();
+        this.fleet = config.cluster.fleetEnabled() ? startFleet(config, parts) : null;
         log.info("node listening: http://{}:{}/ media udp {} ({} workers) candidates {} dtls fingerprint sha-256 {}{}",
                 config.http.bind, http.localAddress().getPort(), engine.localAddresses(), engine.workers().size(),
                 engine.candidates(),
                 engine.fingerprintSha256(), config.dev ? " (development mode: /token is open)" : "");
     }
 
+    /** The cluster's running pieces. */
+    private record ClusterParts(ClusterNode node, io.cascadesfu.cascade.Cascade cascade) {
+    }
+
     /** Starts the cascade: the control channel to the configured peers, and rooms spanning them. */
-    private io.cascadesfu.cascade.ClusterNode startCluster(SfuConfig config) {
+    private ClusterParts startCluster(SfuConfig config) {
         List<io.cascadesfu.cascade.ClusterConfig.Peer> peers = new java.util.ArrayList<>();
         for (String entry : config.cluster.peers) {
             String[] p = SfuConfig.parsePeer(entry);
@@ -99,7 +115,7 @@ public final class SfuNode implements AutoCloseable {
         }
         io.cascadesfu.cascade.ClusterConfig clusterConfig = new io.cascadesfu.cascade.ClusterConfig(
                 config.cluster.nodeId, config.cluster.region, config.cluster.secret, config.cluster.bind,
-                config.cluster.port, peers);
+                config.cluster.port, peers, config.cluster.publicUrl);
         io.cascadesfu.cascade.Cascade cascade = new io.cascadesfu.cascade.Cascade(engine, rooms,
                 config.cluster.nodeId, config.media.bind);
         io.micrometer.core.instrument.Gauge.builder("sfu.cascade.relays", cascade,
@@ -153,9 +169,83 @@ public final class SfuNode implements AutoCloseable {
         for (String peer : node.upPeers()) {
             cascade.onPeerUp(peer); // came up before the bus could send: hear the rooms now
         }
-        log.info("cluster: node {} ({}) on {}:{}, peers {}", config.cluster.nodeId, config.cluster.region,
-                config.cluster.bind, node.boundPort(), config.cluster.peers);
-        return node;
+        log.info("cluster: node {} ({}) on {}:{}, peers {}{}", config.cluster.nodeId, config.cluster.region,
+                config.cluster.bind, node.boundPort(), config.cluster.peers,
+                config.cluster.fleetEnabled() ? " and the fleet registry" : "");
+        return new ClusterParts(node, cascade);
+    }
+
+    /**
+     * Starts the fleet registry after the control channel: the nodes it lists become peers (a static peer keeps its
+     * configured address), and the rooms opened here are listed in its directory.
+     */
+    private FleetRegistry startFleet(SfuConfig config, ClusterParts parts) {
+        ClusterNode node = parts.node();
+        Set<String> staticPeers = config.cluster.peers.stream().map(e -> SfuConfig.parsePeer(e)[0])
+                .collect(Collectors.toUnmodifiableSet());
+        FleetConfig fleetConfig = FleetConfig.of(config.cluster.redis, config.cluster.nodeId, config.cluster.region,
+                config.cluster.advertisedHost(), node.boundPort(), config.cluster.publicUrl);
+        FleetRegistry fleetRegistry;
+        try {
+            fleetRegistry = FleetRegistry.start(fleetConfig, rooms::participantCount, new FleetListener() {
+                @Override
+                public void onNodeAdded(FleetNode n) {
+                    if (staticPeers.contains(n.nodeId())) {
+                        return;
+                    }
+                    try {
+                        node.addPeer(new ClusterConfig.Peer(n.nodeId(), n.clusterHost(), n.clusterPort()));
+                    } catch (IllegalArgumentException e) {
+                        log.warn("fleet: node {} cannot be a peer: {}", n.nodeId(), e.getMessage());
+                    }
+                }
+
+                @Override
+                public void onNodeRemoved(String nodeId) {
+                    if (!staticPeers.contains(nodeId)) {
+                        node.removePeer(nodeId);
+                    }
+                }
+            }, this.registry);
+        } catch (RuntimeException e) {
+            node.close();
+            http.close();
+            engine.close();
+            throw e;
+        }
+        io.cascadesfu.cascade.Cascade cascade = parts.cascade();
+        try {
+            engine.control().submit(() -> {
+                rooms.setCascadeHooks(new RoomManager.CascadeHooks() {
+                    @Override
+                    public void roomOpened(String room) {
+                        cascade.roomOpened(room);
+                        fleetRegistry.roomHosted(room);
+                    }
+
+                    @Override
+                    public void roomChanged(String room) {
+                        cascade.roomChanged(room);
+                    }
+
+                    @Override
+                    public void roomClosed(String room) {
+                        cascade.roomClosed(room);
+                        fleetRegistry.roomReleased(room);
+                    }
+                });
+                rooms.roomNames().forEach(fleetRegistry::roomHosted); // opened before the hooks were set
+            }).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            fleetRegistry.close();
+            node.close();
+            http.close();
+            engine.close();
+            throw new IllegalStateException("the fleet registry could not start", e);
+        }
+        log.info("fleet: registering {} at {}:{} in Redis at {}", config.cluster.nodeId, fleetConfig.clusterHost(),
+                fleetConfig.clusterPort(), FleetConfig.redacted(config.cluster.redis));
+        return fleetRegistry;
     }
 
     public InetSocketAddress httpAddress() {
@@ -180,6 +270,9 @@ public final class SfuNode implements AutoCloseable {
             engine.control().submit(rooms::shutdown).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("shutdown of rooms did not finish", e);
+        }
+        if (fleet != null) {
+            fleet.close(); // deregisters, so the other nodes stop dialling this one
         }
         if (cluster != null) {
             cluster.close();
