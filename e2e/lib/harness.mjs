@@ -109,6 +109,7 @@ export async function startServer({ name, env = {} }) {
   const settings = { ...defaults, ...env };
   const workers = Number(settings.SFU_MEDIA_WORKERS);
   const ports = await freePorts(workers);
+  if (settings.SFU_PUBLIC_URL === 'auto') settings.SFU_PUBLIC_URL = `http://127.0.0.1:${ports.http}`;
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   const logFd = fs.openSync(logFile, 'a');
@@ -411,7 +412,7 @@ export async function startCluster(ids, { env = {}, name = 'cluster' } = {}) {
     name: `${name}-${id}`,
     env: {
       SFU_NODE_ID: id, SFU_REGION: id, SFU_CLUSTER_SECRET: CLUSTER_SECRET, SFU_CLUSTER_PORT: String(clusterPorts[id]),
-      SFU_CLUSTER_PEERS: peersOf(id), SFU_MEDIA_WORKERS: '1', SFU_WARMUP_PACKETS: '5000', ...env,
+      SFU_CLUSTER_PEERS: peersOf(id), SFU_MEDIA_WORKERS: '1', SFU_WARMUP_PACKETS: '5000', SFU_PUBLIC_URL: 'auto', ...env,
     },
   })));
   const nodes = {};

@@ -64,7 +64,8 @@ public final class SfuConfig {
 
     /**
      * The cascade: this node's identity and its peer nodes. Off while {@link #secret} is empty (a single node).
-     * Peers are {@code nodeId@host:port} of their cluster ports.
+     * Peers are {@code nodeId@host:port} of their cluster ports, listed statically and/or found in the fleet
+     * registry on Redis ({@link #redis}; see docs/FLEET.md).
      */
     public static final class Cluster {
         public String nodeId = "";
@@ -73,9 +74,24 @@ public final class SfuConfig {
         public String bind = "127.0.0.1";
         public int port = 7890;
         public List<String> peers = new ArrayList<>();
+        /** The base URL browsers use for this node's HTTP/WebSocket server, told to peers; empty: unknown. */
+        public String publicUrl = "";
+        /** The fleet registry, {@code redis://host:port}; empty: static peers only. */
+        public String redis = "";
+        /** The host other nodes dial for this node's cluster port, as registered in Redis; empty: {@link #bind}. */
+        public String advertise = "";
 
         public boolean enabled() {
             return secret != null && !secret.isEmpty();
+        }
+
+        public boolean fleetEnabled() {
+            return enabled() && redis != null && !redis.isBlank();
+        }
+
+        /** The host registered in the fleet for this node's cluster port. */
+        public String advertisedHost() {
+            return advertise == null || advertise.isBlank() ? bind : advertise;
         }
     }
 
@@ -239,6 +255,9 @@ public final class SfuConfig {
         if ((v = env.get("SFU_CLUSTER_PORT")) != null) cluster.port = parseInt("SFU_CLUSTER_PORT", v);
         if ((v = env.get("SFU_CLUSTER_PEERS")) != null) cluster.peers = splitList(v);
         if ((v = env.get("SFU_ADMIN_KEY")) != null) admin.key = v.trim();
+        if ((v = env.get("SFU_PUBLIC_URL")) != null) cluster.publicUrl = v.trim();
+        if ((v = env.get("SFU_REDIS_URL")) != null) cluster.redis = v.trim();
+        if ((v = env.get("SFU_CLUSTER_ADVERTISE")) != null) cluster.advertise = v.trim();
     }
 
     void validate() {
@@ -337,6 +356,29 @@ public final class SfuConfig {
             throw new ConfigException("admin.key (SFU_ADMIN_KEY) must be " + Admin.MIN_KEY_CHARS + " to 1024 printable "
                     + "ASCII characters without spaces, e.g. the output of `openssl rand -hex 32`; got "
                     + admin.key.length() + " characters");
+        }
+        if (!cluster.publicUrl.isEmpty() && !io.cascadesfu.cascade.ClusterConfig.isValidPublicUrl(cluster.publicUrl)) {
+            throw new ConfigException("cluster.publicUrl must be the http:// or https:// base URL browsers use for "
+                    + "this node (a host, an optional port and path, no query), got \"" + cluster.publicUrl + "\"");
+        }
+        if (!cluster.redis.isBlank()) {
+            if (!cluster.enabled()) {
+                throw new ConfigException("cluster.redis is set but the cluster is off: set cluster.secret and "
+                        + "cluster.nodeId too");
+            }
+            String error = io.cascadesfu.cascade.fleet.FleetConfig.checkRedisUrl(cluster.redis);
+            if (error != null) {
+                throw new ConfigException("cluster.redis: " + error);
+            }
+            String host = cluster.advertisedHost();
+            if (host.isBlank() || host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
+                throw new ConfigException("cluster.advertise must name the host other nodes dial for this node's "
+                        + "cluster port when cluster.bind is " + (host.isBlank() ? "empty" : host)
+                        + " and cluster.redis is set");
+            }
+            if (host.length() > 255 || !host.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                throw new ConfigException("cluster.advertise must be a host name or address, got \"" + host + "\"");
+            }
         }
         if (!dev && auth.keys.isEmpty()) {
             throw new ConfigException("auth.keys is empty: outside development mode the node needs at least one "
