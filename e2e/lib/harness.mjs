@@ -19,7 +19,7 @@ const E2E_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPO_DIR = path.resolve(E2E_DIR, '..');
 export const LOG_DIR = path.join(E2E_DIR, 'logs');
 
-const HEALTH_TIMEOUT_MS = 30_000;
+const HEALTH_TIMEOUT_MS = 60_000; // a node warms its hot path up before it answers; slow on a loaded machine
 export const POLL_INTERVAL_MS = 500;
 export const WAIT_TIMEOUT_MS = 20_000;
 

@@ -33,6 +33,28 @@ class SfuConfigTest {
         return assertThrows(SfuConfig.ConfigException.class, () -> SfuConfig.load(file, env)).getMessage();
     }
 
+    // ------------------------------------------------------------------ TURN and drain
+
+    @Test
+    void turnNeedsASecretAndWellFormedUrls() {
+        SfuConfig c = SfuConfig.load(null, Map.of("SFU_TURN_URLS", "turn:10.0.0.1:3478?transport=udp,turns:t.example:443",
+                "SFU_TURN_SECRET", "0123456789abcdef", "SFU_TURN_TTL_SECONDS", "600"));
+        assertEquals(List.of("turn:10.0.0.1:3478?transport=udp", "turns:t.example:443"), c.turn.urls);
+        assertEquals(600, c.turn.ttlSeconds);
+        assertTrue(refused(null, Map.of("SFU_TURN_URLS", "turn:10.0.0.1:3478")).contains("turn.secret"));
+        assertTrue(refused(null, Map.of("SFU_TURN_URLS", "http://x", "SFU_TURN_SECRET", "0123456789abcdef"))
+                .contains("turn.urls"));
+        assertTrue(refused(null, Map.of("SFU_TURN_URLS", "turn:x", "SFU_TURN_SECRET", "0123456789abcdef",
+                "SFU_TURN_TTL_SECONDS", "5")).contains("turn.ttlSeconds"));
+    }
+
+    @Test
+    void drainTimeoutIsBounded() {
+        assertEquals(30, SfuConfig.load(null, Map.of()).drain.timeoutSeconds);
+        assertEquals(0, SfuConfig.load(null, Map.of("SFU_DRAIN_TIMEOUT_SECONDS", "0")).drain.timeoutSeconds);
+        assertTrue(refused(null, Map.of("SFU_DRAIN_TIMEOUT_SECONDS", "-1")).contains("drain.timeoutSeconds"));
+    }
+
     // ------------------------------------------------------------------ defaults
 
     @Test
