@@ -412,7 +412,7 @@ export async function startCluster(ids, { env = {}, name = 'cluster' } = {}) {
     name: `${name}-${id}`,
     env: {
       SFU_NODE_ID: id, SFU_REGION: id, SFU_CLUSTER_SECRET: CLUSTER_SECRET, SFU_CLUSTER_PORT: String(clusterPorts[id]),
-      SFU_CLUSTER_PEERS: peersOf(id), SFU_MEDIA_WORKERS: '1', SFU_WARMUP_PACKETS: '5000', SFU_PUBLIC_URL: 'auto', ...env,
+      SFU_CLUSTER_PEERS: peersOf(id), SFU_WARMUP_PACKETS: '5000', SFU_PUBLIC_URL: 'auto', ...env,
     },
   })));
   const nodes = {};
