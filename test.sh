@@ -11,6 +11,9 @@ mvn -B -ntp verify "$@"
 # Smoke runs of the measuring tools, seconds each, so they keep working (full runs: BENCHMARKS.md).
 java -jar sfu-bench/target/sfu-bench.jar RtpBenchmark.validate -f 1 -wi 1 -i 1 -w 1s -r 1s
 bash scripts/load-smoke.sh
+# The Docker image and the compose cluster, for real where a Docker engine can run (skipped with the reason
+# where it cannot); the compose files are validated either way.
+[ "${SKIP_DOCKER:-0}" = 1 ] || bash scripts/docker-smoke.sh
 
 if [ "${SKIP_E2E:-0}" = "1" ]; then
   echo "test.sh: SKIP_E2E=1, browser tests skipped"
