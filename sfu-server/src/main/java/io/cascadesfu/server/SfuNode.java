@@ -57,6 +57,8 @@ public final class SfuNode implements AutoCloseable {
     public SfuNode(SfuConfig config) {
         new JvmMemoryMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(registry); // pauses stall forwarding
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
         DtlsCertificate certificate = config.dtls.certificate == null
                 ? DtlsCertificate.generate()
                 : DtlsCertificate.load(Path.of(config.dtls.certificate), Path.of(config.dtls.privateKey));
