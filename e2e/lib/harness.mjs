@@ -398,6 +398,17 @@ export async function startSuite(name, { env = {} } = {}) {
 // ---------------------------------------------------------------------------------------------
 // Cluster: several nodes joined by the cascade
 
+/**
+ * The demo page of node `id` of `cluster`. With `listNodes`, the page is given the cluster's nodes (its own
+ * first) as where to go if its node is lost; without, it asks its node (GET /nodes).
+ */
+export function openOnNode(browser, cluster, id, { room, name, listNodes = false }) {
+  const own = cluster.nodes[id];
+  const others = Object.entries(cluster.nodes).filter(([x]) => x !== id).map(([, s]) => s.baseUrl);
+  const params = listNodes ? { nodes: [own.baseUrl, ...others].join(',') } : {};
+  return openParticipant(browser, own, { room, name, params });
+}
+
 export const CLUSTER_SECRET = 'e2e-cluster-secret-0123456789abcdef0123456789';
 
 /**

@@ -3,7 +3,7 @@
 // us-west, and the call goes on there, both ways, within a few seconds.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openParticipant, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+import { launchBrowser, openOnNode, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
 
 const IDS = ['us-east', 'us-west'];
 let cluster;
@@ -23,8 +23,7 @@ after(async () => {
 
 /** The demo page on `id`; it learns the cluster's other nodes from its node's GET /nodes. */
 async function join(id, name) {
-  const own = cluster.nodes[id];
-  const p = await openParticipant(browser, own, { room: 'drain', name });
+  const p = await openOnNode(browser, cluster, id, { room: 'drain', name });
   pages.push(p);
   return p;
 }
