@@ -412,20 +412,25 @@ export function openOnNode(browser, cluster, id, { room, name, listNodes = false
 export const CLUSTER_SECRET = 'e2e-cluster-secret-0123456789abcdef0123456789';
 
 /**
- * Starts one node per id, each configured with the others as peers (static list, shared secret), in parallel.
+ * Starts one node per id, each configured with the others as peers (static list, shared secret).
  * Returns {nodes: {id: server}, stop()}. `env` is added to every node's environment.
  */
 export async function startCluster(ids, { env = {}, name = 'cluster' } = {}) {
   const clusterPorts = {};
   for (const id of ids) clusterPorts[id] = await freeTcpPort();
   const peersOf = (self) => ids.filter((id) => id !== self).map((id) => `${id}@127.0.0.1:${clusterPorts[id]}`).join(',');
-  const started = await Promise.allSettled(ids.map((id) => startServer({
-    name: `${name}-${id}`,
-    env: {
-      SFU_NODE_ID: id, SFU_REGION: id, SFU_CLUSTER_SECRET: CLUSTER_SECRET, SFU_CLUSTER_PORT: String(clusterPorts[id]),
-      SFU_CLUSTER_PEERS: peersOf(id), SFU_WARMUP_PACKETS: '5000', SFU_PUBLIC_URL: 'auto', ...env,
-    },
-  })));
+  // One after the other: nodes warming up side by side on a small machine would each take too long.
+  const started = [];
+  for (const id of ids) {
+    started.push(await startServer({
+      name: `${name}-${id}`,
+      env: {
+        SFU_NODE_ID: id, SFU_REGION: id, SFU_CLUSTER_SECRET: CLUSTER_SECRET, SFU_CLUSTER_PORT: String(clusterPorts[id]),
+        SFU_CLUSTER_PEERS: peersOf(id), SFU_WARMUP_PACKETS: '3000', SFU_PUBLIC_URL: 'auto', ...env,
+      },
+    }).then((value) => ({ status: 'fulfilled', value }), (reason) => ({ status: 'rejected', reason })));
+    if (started.at(-1).status === 'rejected') break;
+  }
   const nodes = {};
   started.forEach((r, i) => { if (r.status === 'fulfilled') nodes[ids[i]] = r.value; });
   const cluster = {
