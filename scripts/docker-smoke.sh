@@ -345,6 +345,19 @@ else
         "${compose[@]}" -f docker/compose.yaml -p "$PROJECT" logs --tail 15 "$id" 2>&1 | sed 's/^/  /'
       fi
     done
+    # A call across the containers: two participants of the load tool, one on us-east and one on us-west, each
+    # receiving the other's audio and video through the relay links between the containers.
+    if [ -f sfu-load/target/sfu-load.jar ] && ! out_of_time; then
+      if bounded 90 java -jar sfu-load/target/sfu-load.jar --url http://127.0.0.1:7881 --url http://127.0.0.1:7882 \
+        --participants 2 --duration 15s --connect-timeout 30s >"$WORK/load.log" 2>&1 \
+        && grep -q 'streams: 4 of 4 expected are receiving' "$WORK/load.log"; then
+        pass "a call between us-east and us-west containers: $(grep -m1 -o 'streams: 4 of 4 expected are receiving' "$WORK/load.log")"
+      else
+        fail "a call between the us-east and us-west containers: $(grep -m1 'streams:' "$WORK/load.log" || tail -3 "$WORK/load.log")"
+      fi
+    else
+      skip "a call through the containers: sfu-load/target/sfu-load.jar missing or out of time"
+    fi
   fi
   SFU_IMAGE=$IMAGE bounded 60 "${compose[@]}" -f docker/compose.yaml -p "$PROJECT" down -t 5 >>"$WORK/compose.log" 2>&1 \
     && compose_up="" && note "compose cluster stopped and removed"
