@@ -60,18 +60,14 @@ public final class Main {
         // A second SIGTERM exits at once.
         java.util.concurrent.atomic.AtomicInteger terms = new java.util.concurrent.atomic.AtomicInteger();
         Duration drainTimeout = Duration.ofSeconds(config.drain.timeoutSeconds);
+        node.onDrained(() -> System.exit(0)); // after SIGTERM or POST /admin/drain
         try {
             sun.misc.Signal.handle(new sun.misc.Signal("TERM"), signal -> {
                 if (terms.incrementAndGet() > 1) {
                     System.err.println("second SIGTERM: exiting now");
                     Runtime.getRuntime().halt(0);
                 }
-                Thread drain = new Thread(() -> {
-                    node.drainAndWait(drainTimeout);
-                    System.exit(0);
-                }, "sfu-drain");
-                drain.setDaemon(true);
-                drain.start();
+                node.startDrain(drainTimeout);
             });
         } catch (IllegalArgumentException e) {
             System.err.println("SIGTERM cannot be handled here; it stops the node without draining");

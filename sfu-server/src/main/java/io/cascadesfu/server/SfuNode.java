@@ -95,7 +95,7 @@ public final class SfuNode implements AutoCloseable {
         ObjectMapper json = new ObjectMapper();
         AdminApi admin = config.admin.enabled()
                 ? new AdminApi(config.admin.key, rooms, engine.control(), () -> describeCluster(config.cluster),
-                        this::drain, registry, json)
+                        () -> startDrain(Duration.ofSeconds(config.drain.timeoutSeconds)), registry, json)
                 : null;
         HttpRoutes routes = new HttpRoutes(rooms::isAccepting, registry::scrape,
                 config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null,
@@ -282,6 +282,37 @@ public final class SfuNode implements AutoCloseable {
             log.info("draining: new joins are refused, {} participants stay", rooms.participantCount());
         }
         rooms.drain();
+    }
+
+    /** Run when a drain has finished waiting (the process's main sets it to exit 0); null: nothing. */
+    private volatile Runnable afterDrain;
+    private final java.util.concurrent.atomic.AtomicBoolean drainStarted =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** What runs once a drain started by {@link #startDrain} has finished waiting. */
+    public void onDrained(Runnable action) {
+        this.afterDrain = action;
+    }
+
+    /**
+     * The whole drain, for SIGTERM and {@code POST /admin/drain}: joins stop at once; in the background the
+     * participants are told to move and waited for ({@link #drainAndWait}), then {@link #onDrained} runs.
+     * Idempotent; any thread.
+     */
+    public void startDrain(Duration timeout) {
+        drain();
+        if (!drainStarted.compareAndSet(false, true)) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            drainAndWait(timeout);
+            Runnable then = afterDrain;
+            if (then != null) {
+                then.run();
+            }
+        }, "sfu-drain");
+        t.setDaemon(true);
+        t.start();
     }
 
     /**
