@@ -54,7 +54,7 @@ public final class SfuNode implements AutoCloseable {
                 Duration.ofSeconds(config.media.consentTimeoutSeconds),
                 Duration.ofSeconds(config.media.dtlsHandshakeTimeoutSeconds), config.media.workerCount(),
                 new MediaConfig.Placement(config.media.placement.memberBudget, config.media.placement.spread),
-                Duration.ofMillis(config.media.keyframeRequestIntervalMs));
+                Duration.ofMillis(config.media.keyframeRequestIntervalMs), config.media.tcpPort);
         this.engine = MediaEngine.start(mediaConfig, certificate, new SfuMetrics(registry));
         HeapTrim.beforeStart();
         // Before anyone can join; compacting every 1000 packets keeps its garbage from growing the heap.
