@@ -274,7 +274,9 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
             selectedTcp = null;
         }
         if (remoteTcp == tcp) {
-            log.info("transport {} lost its selected ICE-TCP path {}", id, remote);
+            if (!closed) {
+                log.info("transport {} lost its selected ICE-TCP path {}", id, remote);
+            }
             remote = null;
             remoteTcp = null;
         }
