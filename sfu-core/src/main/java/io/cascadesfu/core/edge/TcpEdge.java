@@ -108,6 +108,9 @@ public final class TcpEdge implements AutoCloseable {
                         }
                     });
             Channel channel = b.bind(address).syncUninterruptibly().channel();
+            io.micrometer.core.instrument.Gauge.builder("sfu.ice.tcp.connections", connections, AtomicInteger::get)
+                    .description("Open ICE-TCP connections (accepted, not yet closed)")
+                    .register(metrics.registry());
             log.info("media listening on tcp {} (ICE-TCP, {})", channel.localAddress(), epoll ? "epoll" : "nio");
             return new TcpEdge(group, channel, connections);
         } catch (RuntimeException e) {

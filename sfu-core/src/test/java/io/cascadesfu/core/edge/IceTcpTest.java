@@ -118,6 +118,29 @@ class IceTcpTest {
     }
 
     @Test
+    void movesAConnectionToTheWorkerThatOwnsItsTransport() throws Exception {
+        h = new MediaHarness(new io.cascadesfu.core.MediaConfig("127.0.0.1", 0, java.util.List.of(),
+                Duration.ofSeconds(30), Duration.ofSeconds(5))
+                .withWorkers(2, io.cascadesfu.core.MediaConfig.Placement.DEFAULT)
+                .withTcpPort(MediaHarness.freeTcpPort()));
+        io.cascadesfu.core.worker.MediaWorker second = h.engine.worker(1);
+        // Assertions are on: every entry point of the transport checks it runs on worker 1's loop.
+        WebRtcTransport t = second.loop().submit(() -> second.createWebRtcTransport("on-1")).get(5, TimeUnit.SECONDS);
+        RtcClient client = h.newTcpClient(new RtcClient.Listener() { });
+        second.loop().submit(() -> t.setRemoteParameters(client.localCredentials().ufrag(),
+                client.localCredentials().pwd(), "sha-256", client.localFingerprint())).get(5, TimeUnit.SECONDS);
+        client.connect(new RtcClient.Remote(h.engine.tcpAddress(), t.localCredentials().ufrag(),
+                t.localCredentials().pwd(), "sha-256", h.engine.fingerprintSha256()));
+        client.connected().get(10, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!second.loop().submit(() -> t.isConnected() && t.isOnTcp()).get(5, TimeUnit.SECONDS)) {
+            assertTrue(System.nanoTime() < deadline, "transport on worker 1 not connected over TCP");
+            Thread.sleep(10);
+        }
+        assertEquals(0, h.metrics.dropped(DropReason.TCP_REJECTED));
+    }
+
+    @Test
     void closesAConnectionWhoseFirstFrameIsNotAStunCheck() throws Exception {
         h = MediaHarness.withIceTcp();
         try (Socket s = dial(h.engine.tcpAddress())) {
