@@ -141,6 +141,28 @@ class IceTcpTest {
     }
 
     @Test
+    void closesAnEstablishedConnectionOnAFrameOfNoKnownProtocolAndTheTransportLosesThePath() throws Exception {
+        h = MediaHarness.withIceTcp();
+        WebRtcTransport t = h.onLoop(() -> h.worker.createWebRtcTransport("a"));
+        RtcClient client = h.newTcpClient(new RtcClient.Listener() { });
+        h.onLoop(() -> t.setRemoteParameters(client.localCredentials().ufrag(), client.localCredentials().pwd(),
+                "sha-256", client.localFingerprint()));
+        client.connect(new RtcClient.Remote(h.engine.tcpAddress(), t.localCredentials().ufrag(),
+                t.localCredentials().pwd(), "sha-256", h.engine.fingerprintSha256()));
+        client.connected().get(10, TimeUnit.SECONDS);
+        assertTrue(h.onLoop(t::isOnTcp));
+
+        client.sendRaw(Unpooled.wrappedBuffer(new byte[]{(byte) 0xFF, 1, 2, 3})); // first byte 255: none of RFC 7983's
+        awaitCount(h.metrics, DropReason.TCP_REJECTED, 1);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (h.onLoop(t::isOnTcp)) {
+            assertTrue(System.nanoTime() < deadline, "transport still on the closed connection");
+            Thread.sleep(10);
+        }
+        assertTrue(h.onLoop(() -> !t.isConnected() && !t.isClosed()), "no path, but the transport waits for another");
+    }
+
+    @Test
     void closesAConnectionWhoseFirstFrameIsNotAStunCheck() throws Exception {
         h = MediaHarness.withIceTcp();
         try (Socket s = dial(h.engine.tcpAddress())) {
