@@ -25,7 +25,11 @@ const usable = canFirewall();
 let suite;
 before(async () => {
   if (!usable) return;
-  suite = await startSuite('ice-tcp', { env: { SFU_MEDIA_TCP_PORT: (ports) => ports.spareTcp } });
+  // A short warm-up, as the cluster tests use: on a loaded machine the default one can outlast the harness' wait for
+  // /health, and this test is about connectivity, not latency.
+  suite = await startSuite('ice-tcp', {
+    env: { SFU_MEDIA_TCP_PORT: (ports) => ports.spareTcp, SFU_WARMUP_PACKETS: '5000' },
+  });
   // Every UDP datagram to the media port is dropped (and counted): only the TCP candidate can work.
   nft('add', 'chain', 'inet', TABLE, 'input', '{ type filter hook input priority 0 ; policy accept ; }');
   nft('add', 'rule', 'inet', TABLE, 'input', 'udp', 'dport', String(suite.server.mediaPort), 'counter', 'drop');

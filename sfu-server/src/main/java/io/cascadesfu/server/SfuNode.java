@@ -94,9 +94,11 @@ public final class SfuNode implements AutoCloseable {
             throw e;
         }
         this.cluster = config.cluster.enabled() ? startCluster(config) : null;
-        log.info("node listening: http://{}:{}/ media udp {} ({} workers) candidates {} dtls fingerprint sha-256 {}{}",
+        log.info("node listening: http://{}:{}/ media udp {} ({} workers) candidates {}{} dtls fingerprint sha-256 {}{}",
                 config.http.bind, http.localAddress().getPort(), engine.localAddresses(), engine.workers().size(),
                 engine.candidates(),
+                engine.tcpAddress() == null ? "" : " ICE-TCP " + engine.tcpAddress() + " candidates "
+                        + engine.tcpCandidates(),
                 engine.fingerprintSha256(), config.dev ? " (development mode: /token is open)" : "");
         if (admin != null) {
             log.info("admin API on http://{}:{}/admin", config.http.bind, http.localAddress().getPort());
