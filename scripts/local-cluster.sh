@@ -33,6 +33,7 @@ up() {
     fi
     SFU_NODE_ID=$id SFU_REGION=$id SFU_CLUSTER_SECRET=$SECRET SFU_CLUSTER_PORT=$cport \
       SFU_CLUSTER_PEERS=$(peers_of "$id") SFU_HTTP_PORT=$http SFU_MEDIA_PORT=$media \
+      SFU_PUBLIC_URL=http://127.0.0.1:$http \
       SFU_MEDIA_WORKERS=${SFU_MEDIA_WORKERS:-1} \
       nohup java -jar sfu-server/target/sfu-server.jar >"$DIR/$id.log" 2>&1 &
     echo $! >"$DIR/$id.pid"

@@ -19,7 +19,7 @@ const E2E_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPO_DIR = path.resolve(E2E_DIR, '..');
 export const LOG_DIR = path.join(E2E_DIR, 'logs');
 
-const HEALTH_TIMEOUT_MS = 30_000;
+const HEALTH_TIMEOUT_MS = 60_000; // a node warms its hot path up before it answers; slow on a loaded machine
 export const POLL_INTERVAL_MS = 500;
 export const WAIT_TIMEOUT_MS = 20_000;
 
@@ -109,6 +109,7 @@ export async function startServer({ name, env = {} }) {
   const settings = { ...defaults, ...env };
   const workers = Number(settings.SFU_MEDIA_WORKERS);
   const ports = await freePorts(workers);
+  if (settings.SFU_PUBLIC_URL === 'auto') settings.SFU_PUBLIC_URL = `http://127.0.0.1:${ports.http}`;
   // A setting may depend on the ports picked: e.g. SFU_MEDIA_TCP_PORT: (ports) => ports.spareTcp.
   for (const [key, value] of Object.entries(settings)) {
     if (typeof value === 'function') settings[key] = String(value(ports));
@@ -401,23 +402,39 @@ export async function startSuite(name, { env = {} } = {}) {
 // ---------------------------------------------------------------------------------------------
 // Cluster: several nodes joined by the cascade
 
+/**
+ * The demo page of node `id` of `cluster`. With `listNodes`, the page is given the cluster's nodes (its own
+ * first) as where to go if its node is lost; without, it asks its node (GET /nodes).
+ */
+export function openOnNode(browser, cluster, id, { room, name, listNodes = false }) {
+  const own = cluster.nodes[id];
+  const others = Object.entries(cluster.nodes).filter(([x]) => x !== id).map(([, s]) => s.baseUrl);
+  const params = listNodes ? { nodes: [own.baseUrl, ...others].join(',') } : {};
+  return openParticipant(browser, own, { room, name, params });
+}
+
 export const CLUSTER_SECRET = 'e2e-cluster-secret-0123456789abcdef0123456789';
 
 /**
- * Starts one node per id, each configured with the others as peers (static list, shared secret), in parallel.
+ * Starts one node per id, each configured with the others as peers (static list, shared secret).
  * Returns {nodes: {id: server}, stop()}. `env` is added to every node's environment.
  */
 export async function startCluster(ids, { env = {}, name = 'cluster' } = {}) {
   const clusterPorts = {};
   for (const id of ids) clusterPorts[id] = await freeTcpPort();
   const peersOf = (self) => ids.filter((id) => id !== self).map((id) => `${id}@127.0.0.1:${clusterPorts[id]}`).join(',');
-  const started = await Promise.allSettled(ids.map((id) => startServer({
-    name: `${name}-${id}`,
-    env: {
-      SFU_NODE_ID: id, SFU_REGION: id, SFU_CLUSTER_SECRET: CLUSTER_SECRET, SFU_CLUSTER_PORT: String(clusterPorts[id]),
-      SFU_CLUSTER_PEERS: peersOf(id), SFU_MEDIA_WORKERS: '1', SFU_WARMUP_PACKETS: '5000', ...env,
-    },
-  })));
+  // One after the other: nodes warming up side by side on a small machine would each take too long.
+  const started = [];
+  for (const id of ids) {
+    started.push(await startServer({
+      name: `${name}-${id}`,
+      env: {
+        SFU_NODE_ID: id, SFU_REGION: id, SFU_CLUSTER_SECRET: CLUSTER_SECRET, SFU_CLUSTER_PORT: String(clusterPorts[id]),
+        SFU_CLUSTER_PEERS: peersOf(id), SFU_WARMUP_PACKETS: '3000', SFU_PUBLIC_URL: 'auto', ...env,
+      },
+    }).then((value) => ({ status: 'fulfilled', value }), (reason) => ({ status: 'rejected', reason })));
+    if (started.at(-1).status === 'rejected') break;
+  }
   const nodes = {};
   started.forEach((r, i) => { if (r.status === 'fulfilled') nodes[ids[i]] = r.value; });
   const cluster = {

@@ -4,7 +4,7 @@
 // call carries on undisturbed, and carol's browser moves to the next node of its list and is back in the call.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openParticipant, sleep, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+import { launchBrowser, openOnNode, sleep, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
 
 const IDS = ['us-east', 'us-west', 'eu-central'];
 let cluster;
@@ -24,9 +24,7 @@ after(async () => {
 
 /** The demo page on `id`, with the cluster's nodes listed as where to go if `id` is lost (its own first). */
 async function join(id, name) {
-  const own = cluster.nodes[id];
-  const others = IDS.filter((x) => x !== id && cluster.nodes[x]).map((x) => cluster.nodes[x].baseUrl);
-  const p = await openParticipant(browser, own, { room: 'world', name, params: { nodes: [own.baseUrl, ...others].join(',') } });
+  const p = await openOnNode(browser, cluster, id, { room: 'world', name, listNodes: true });
   pages.push(p);
   return p;
 }

@@ -3,7 +3,7 @@
 // us-west, and the call goes on there, both ways, within a few seconds.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openParticipant, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+import { launchBrowser, openOnNode, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
 
 const IDS = ['us-east', 'us-west'];
 let cluster;
@@ -21,10 +21,9 @@ after(async () => {
   await cluster?.stop();
 });
 
+/** The demo page on `id`; it learns the cluster's other nodes from its node's GET /nodes. */
 async function join(id, name) {
-  const own = cluster.nodes[id];
-  const others = IDS.filter((x) => x !== id).map((x) => cluster.nodes[x].baseUrl);
-  const p = await openParticipant(browser, own, { room: 'drain', name, params: { nodes: [own.baseUrl, ...others].join(',') } });
+  const p = await openOnNode(browser, cluster, id, { room: 'drain', name });
   pages.push(p);
   return p;
 }
@@ -40,6 +39,9 @@ test('SIGTERM drains a node: its browser moves to the other node, the call resum
     assert.equal(await nodeOf(alice), 'us-east');
 
     const east = cluster.nodes['us-east'];
+    const listed = await (await fetch(`${east.baseUrl}/nodes`)).json();
+    t.diagnostic(`us-east /nodes: ${JSON.stringify(listed)}`);
+    assert.deepEqual(listed.nodes.map((n) => n.id).sort(), ['us-east', 'us-west'], 'a node lists itself and its peer');
     const start = Date.now();
     const exit = east.terminate(30_000);
     // While it drains, it refuses new users.

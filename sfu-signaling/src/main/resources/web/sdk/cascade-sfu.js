@@ -429,6 +429,7 @@ export class Room extends Emitter {
     this._failedUrls.clear();
     this._movingTo = null;
     this.node = joined.node ?? null;
+    this._iceServers = Array.isArray(joined.iceServers) ? joined.iceServers : [];
     this.emit('node', { url: baseUrlOf(this.url), node: this.node });
     this.participantId = joined.participantId;
     this.identity = joined.identity;
@@ -446,7 +447,7 @@ export class Room extends Emitter {
   }
 
   async _publishTracks(session) {
-    const pc = new RTCPeerConnection(PC_CONFIG);
+    const pc = new RTCPeerConnection(this._pcConfig());
     this._publisher = pc;
     this._watchPeerConnection(session, pc, 'publish');
     for (const track of this.localStream.getTracks()) {
@@ -467,6 +468,11 @@ export class Room extends Emitter {
     for (const t of this.localTracks) {
       if (this._mutedKinds[t.kind]) this._send({ type: 'mute', trackId: t.trackId, muted: true });
     }
+  }
+
+  /** The PeerConnection configuration: the node's TURN servers (from `joined`), if it has any. */
+  _pcConfig() {
+    return { ...PC_CONFIG, iceServers: this._iceServers ?? [] };
   }
 
   _watchPeerConnection(session, pc, role) {
@@ -792,7 +798,7 @@ export class Room extends Emitter {
   async _onSubscribeOffer(session, msg) {
     if (session !== this._session) return;
     if (!this._subscriber) {
-      this._subscriber = new RTCPeerConnection(PC_CONFIG);
+      this._subscriber = new RTCPeerConnection(this._pcConfig());
       this._watchPeerConnection(session, this._subscriber, 'subscribe');
     }
     const pc = this._subscriber;

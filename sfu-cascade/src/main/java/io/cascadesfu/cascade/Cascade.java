@@ -120,6 +120,69 @@ public final class Cascade implements RoomManager.CascadeHooks {
         return servedRelays;
     }
 
+    /** The last counters read of each link (peer/room/direction), for rates between two reads. Control thread. */
+    private final Map<String, long[]> lastLinkRead = new HashMap<>();
+
+    /**
+     * Every relay link with its measurements, for the admin view: peer, room, direction ({@code in}: this node
+     * receives, {@code out}: it sends), whether it is up, tracks carried, and for {@code in} the packets received
+     * and lost (loss %), jitter and bitrate; for {@code out} the packets and bitrate sent (since the previous
+     * read). Control thread; completes after each link's worker was read.
+     */
+    public java.util.concurrent.CompletableFuture<ArrayNode> describeLinks() {
+        List<java.util.concurrent.CompletableFuture<ObjectNode>> parts = new ArrayList<>();
+        for (Map.Entry<String, Map<String, DialedLink>> e : dialed.entrySet()) {
+            for (DialedLink l : e.getValue().values()) {
+                parts.add(describeLink(e.getKey(), l.room, "in", l.endpoint, l.tracks.size()));
+            }
+        }
+        for (Map.Entry<String, Map<String, ServedLink>> e : served.entrySet()) {
+            for (Map.Entry<String, ServedLink> r : e.getValue().entrySet()) {
+                parts.add(describeLink(e.getKey(), r.getKey(), "out", r.getValue().endpoint,
+                        r.getValue().relays.size()));
+            }
+        }
+        java.util.Set<String> present = new java.util.HashSet<>();
+        dialed.forEach((peer, byRoom) -> byRoom.keySet().forEach(room -> present.add(peer + "/" + room + "/in")));
+        served.forEach((peer, byRoom) -> byRoom.keySet().forEach(room -> present.add(peer + "/" + room + "/out")));
+        lastLinkRead.keySet().retainAll(present); // links gone
+        return java.util.concurrent.CompletableFuture.allOf(parts.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .thenApplyAsync(v -> {
+                    ArrayNode list = JSON.arrayNode();
+                    parts.forEach(p -> list.add(p.join()));
+                    return list;
+                }, engine.control());
+    }
+
+    private java.util.concurrent.CompletableFuture<ObjectNode> describeLink(String peer, String room, String direction,
+                                                                            Endpoint endpoint, int tracks) {
+        String key = peer + "/" + room + "/" + direction;
+        return endpoint.stats().thenApplyAsync(s -> {
+            ObjectNode n = JSON.objectNode();
+            n.put("peer", peer);
+            n.put("room", room);
+            n.put("direction", direction);
+            n.put("connected", s.connected());
+            n.put("tracks", tracks);
+            long now = System.nanoTime();
+            long[] last = lastLinkRead.put(key, new long[] {now, s.bytesOut()});
+            if (direction.equals("in")) {
+                n.put("packets", s.packetsIn());
+                n.put("packetsLost", s.packetsLost());
+                long expected = s.packetsIn() + s.packetsLost();
+                n.put("lossPercent", expected == 0 ? 0.0 : Math.round(s.packetsLost() * 10000.0 / expected) / 100.0);
+                n.put("jitterMs", Math.round(s.jitterMs() * 100) / 100.0);
+                n.put("bitrateKbps", s.bitrateInBps() / 1000);
+            } else {
+                n.put("packets", s.packetsOut());
+                if (last != null && now > last[0]) {
+                    n.put("bitrateKbps", (s.bytesOut() - last[1]) * 8_000_000L / (now - last[0]));
+                }
+            }
+            return n;
+        }, engine.control());
+    }
+
     private void countRelays() {
         int n = 0;
         for (Map<String, ServedLink> byRoom : served.values()) {

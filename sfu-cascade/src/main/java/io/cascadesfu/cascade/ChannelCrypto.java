@@ -12,7 +12,7 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The control channel's cryptography, all keyed by the cluster secret: the handshake's proofs (HMAC-SHA256 over
- * both nonces and both node ids, one label per direction, so a proof cannot be reflected or replayed into another
+ * both nonces, both node ids and what both announced, one label per direction, so a proof cannot be reflected or replayed into another
  * session) and, after it, AES-256-GCM per direction with keys derived the same way and a frame counter as the
  * nonce (a frame replayed, reordered or forged fails to open and closes the connection).
  *
@@ -49,10 +49,14 @@ final class ChannelCrypto {
                 derive(secret, "c2s", clientNonce, serverNonce, client, server));
     }
 
-    /** A handshake proof: base64 of HMAC-SHA256(secret, label|nonces|ids). */
+    /**
+     * A handshake proof: base64 of HMAC-SHA256(secret, label|nonces|ids|transcript), the transcript being what
+     * both sides announced in the handshake (so it cannot be changed on the way either).
+     */
     static String proof(String secret, String label, String clientNonce, String serverNonce, String client,
-                        String server) {
-        return Base64.getEncoder().encodeToString(derive(secret, label, clientNonce, serverNonce, client, server));
+                        String server, String transcript) {
+        return Base64.getEncoder().encodeToString(derive(secret, label, clientNonce, serverNonce,
+                client, server + "|" + transcript));
     }
 
     /** Compares two proofs in constant time. */

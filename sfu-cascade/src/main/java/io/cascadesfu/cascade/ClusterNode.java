@@ -30,10 +30,14 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -43,20 +47,27 @@ import org.slf4j.LoggerFactory;
  * The control channel between the nodes of a cluster: one TCP connection per node pair (the node whose id sorts
  * lower dials, and redials with backoff), authenticated both ways and encrypted with the cluster secret.
  *
- * <p><b>Handshake</b> (length-prefixed JSON frames): the dialer sends {@code hello {nodeId, region, nonce}}; the
- * acceptor checks that the node is a configured peer and answers {@code challenge {nodeId, region, nonce, mac}} with
- * {@code mac = HMAC(secret, "server|" + clientNonce + "|" + serverNonce + "|" + client + "|" + server)}; the dialer
- * checks it and proves itself with {@code proof {mac}} over the label "client". Then every frame is sealed with
- * AES-256-GCM, one key per direction derived from the same inputs, a frame counter as nonce
- * ({@link ChannelCrypto}). A process without the secret cannot complete it either way; a node that is not a
- * configured peer is refused; anything off before or after closes that connection only, counted in
+ * <p><b>Handshake</b> (length-prefixed JSON frames): the dialer sends {@code hello {nodeId, region, publicUrl,
+ * nonce}}; the acceptor checks that the node is a known peer and answers {@code challenge {nodeId, region, publicUrl,
+ * nonce, mac}} with {@code mac = HMAC(secret, "server|" + clientNonce + "|" + serverNonce + "|" + client + "|" +
+ * server + "|" + announced)}, where {@code announced} is both sides' region and public URL, length-prefixed
+ * ({@link #announced}); the dialer checks it and proves itself with {@code proof {mac}} over the label "client". So
+ * what each node announced is authenticated like the rest: a node in the middle that rewrites a region or a URL
+ * breaks the proofs. Then every frame is sealed with AES-256-GCM, one key per direction derived from the nonces and
+ * ids, a frame counter as nonce ({@link ChannelCrypto}). A process without the secret cannot complete it either way;
+ * a node that is not a known peer is refused; anything off before or after closes that connection only, counted in
  * {@code sfu_cascade_auth_failures_total{reason}} or {@code sfu_cascade_bad_messages_total}.
+ *
+ * <p><b>Peers</b> are known from the static list of the {@link ClusterConfig} and from {@link #addPeer} (a fleet
+ * registry grows and shrinks the mesh at run time); only known peers are dialled and accepted. For each peer whose
+ * id sorts above this node's, one dial loop runs on the event loop: it dials, redials with backoff when the
+ * connection fails or closes, and ends when the peer is removed.
  *
  * <p><b>Liveness</b>: each side pings every {@value #PING_MS} ms; {@value #SILENCE_MS} ms of silence closes the
  * connection (and the dialer redials). The round trip is measured from the pongs.
  *
  * <p>Threading: one event loop ({@code sfu-cluster}) owns every connection and calls the {@link ClusterListener};
- * {@link #send} and the getters may be called from any thread.
+ * {@link #send}, {@link #addPeer}, {@link #removePeer} and the getters may be called from any thread.
  */
 public final class ClusterNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
@@ -79,6 +90,12 @@ public final class ClusterNode implements AutoCloseable {
     private final Map<String, Session> sessions = new HashMap<>();
     private final Map<String, Session> up = new ConcurrentHashMap<>();
     private final Map<String, Long> backoffMs = new HashMap<>();
+    /** The peers that may be dialled and accepted, static and added (any thread). */
+    private final Map<String, ClusterConfig.Peer> known = new ConcurrentHashMap<>();
+    /** What each peer announced in its last handshake, kept while it is down (written on the loop). */
+    private final Map<String, Announced> announcedBy = new ConcurrentHashMap<>();
+    /** Peers with a dial loop running: a dial scheduled, in flight, or its session up (loop only). */
+    private final Set<String> dialLoops = new HashSet<>();
     private final Counter badMessages;
     private volatile boolean closed;
 
@@ -86,6 +103,9 @@ public final class ClusterNode implements AutoCloseable {
         this.config = config;
         this.listener = listener;
         this.registry = registry;
+        for (ClusterConfig.Peer p : config.peers()) {
+            known.put(p.nodeId(), p);
+        }
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("sfu-cluster"),
                 NioIoHandler.newFactory());
         this.badMessages = Counter.builder("sfu.cascade.bad.messages")
@@ -104,15 +124,84 @@ public final class ClusterNode implements AutoCloseable {
         }
     }
 
+    /** What a peer, or this node, tells in the handshake. */
+    private record Announced(String region, String publicUrl) {
+    }
+
+    /**
+     * A known peer as this node sees it now.
+     *
+     * @param region    what the peer announced in its last handshake ("" before the first)
+     * @param publicUrl the base URL browsers use for the peer, from its last handshake ("" if unknown)
+     * @param up        whether its control channel is up
+     * @param rttMs     the smoothed round trip of the channel, -1 while down or not measured yet
+     */
+    public record PeerInfo(String id, String region, String publicUrl, boolean up, double rttMs) {
+    }
+
     /** Binds the control port and starts dialing the peers whose id sorts above this node's. */
     public static ClusterNode start(ClusterConfig config, ClusterListener listener, MeterRegistry registry) {
         ClusterNode node = new ClusterNode(config, listener, registry);
         for (ClusterConfig.Peer p : config.peers()) {
-            if (p.nodeId().compareTo(config.nodeId()) > 0) {
-                node.group.execute(() -> node.dial(p));
-            }
+            node.group.execute(() -> node.startDialLoop(p.nodeId()));
         }
         return node;
+    }
+
+    /**
+     * Adds a peer, or changes the address of a known one (the next dial uses it; a channel that is up stays up).
+     * From now on the peer is accepted, and dialled if its id sorts above this node's. Any thread.
+     *
+     * @return false if the peer was already known with this address
+     * @throws IllegalArgumentException if the id is not a valid node id, is this node's, or the address is invalid
+     */
+    public boolean addPeer(ClusterConfig.Peer peer) {
+        ClusterConfig.checkPeer(config.nodeId(), peer);
+        ClusterConfig.Peer before = known.put(peer.nodeId(), peer);
+        if (peer.equals(before)) {
+            return false;
+        }
+        try {
+            group.execute(() -> {
+                if (before != null) {
+                    backoffMs.remove(peer.nodeId()); // a new address: the next dial need not wait a long backoff
+                }
+                startDialLoop(peer.nodeId());
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed
+        }
+        return true;
+    }
+
+    /**
+     * Forgets a peer: it is no longer dialled, and a new connection from it is refused. A channel that is up is
+     * left up until it closes by itself (a node that left the registry but still talks to this one is not cut
+     * off in the middle of calls; a node that is gone falls silent and is closed within {@value #SILENCE_MS} ms);
+     * then it is not redialled. Any thread.
+     *
+     * @return false if the peer was not known
+     */
+    public boolean removePeer(String id) {
+        boolean removed = known.remove(id) != null;
+        if (removed && !up.containsKey(id)) {
+            announcedBy.remove(id);
+        }
+        return removed;
+    }
+
+    /** Every known peer, and any peer still up after its removal, sorted by id. Any thread. */
+    public List<PeerInfo> peers() {
+        Set<String> ids = new TreeSet<>(known.keySet());
+        ids.addAll(up.keySet());
+        List<PeerInfo> list = new ArrayList<>(ids.size());
+        for (String id : ids) {
+            Session s = up.get(id);
+            Announced a = announcedBy.get(id);
+            list.add(new PeerInfo(id, a == null ? "" : a.region(), a == null ? "" : a.publicUrl(), s != null,
+                    s == null ? -1 : s.rttMs));
+        }
+        return List.copyOf(list);
     }
 
     public int boundPort() {
@@ -133,6 +222,12 @@ public final class ClusterNode implements AutoCloseable {
     public String region(String peer) {
         Session s = up.get(peer);
         return s == null ? null : s.peerRegion;
+    }
+
+    /** The public URL {@code peer} announced ("" if it has none), or null if it is not up. */
+    public String publicUrl(String peer) {
+        Session s = up.get(peer);
+        return s == null ? null : s.peerPublicUrl;
     }
 
     /** Sends {@code message} to {@code peer}, sealed; false if the peer is not up. Never blocks. Any thread. */
@@ -175,9 +270,23 @@ public final class ClusterNode implements AutoCloseable {
         };
     }
 
-    private void dial(ClusterConfig.Peer peer) {
-        if (closed || sessions.containsKey(peer.nodeId())) {
+    /** Starts the dial loop of {@code id} if this node dials it and no loop runs yet. Loop only. */
+    private void startDialLoop(String id) {
+        if (!closed && id.compareTo(config.nodeId()) > 0 && dialLoops.add(id)) {
+            dial(id);
+        }
+    }
+
+    /** One attempt of {@code id}'s dial loop, at its current address; the loop ends if the peer was removed. */
+    private void dial(String id) {
+        ClusterConfig.Peer peer = known.get(id);
+        if (closed || peer == null) {
+            dialLoops.remove(id);
+            backoffMs.remove(id);
             return;
+        }
+        if (sessions.containsKey(id)) {
+            return; // not reached: a loop dials again only once its connection closed
         }
         ChannelFuture f = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -186,18 +295,18 @@ public final class ClusterNode implements AutoCloseable {
                 .connect(peer.host(), peer.port());
         f.addListener(done -> {
             if (!done.isSuccess()) {
-                redial(peer);
+                redial(id);
             }
         });
     }
 
-    /** Dials {@code peer} again after a backoff that doubles up to {@value #BACKOFF_MAX_MS} ms. */
-    private void redial(ClusterConfig.Peer peer) {
+    /** Dials {@code id} again after a backoff that doubles up to {@value #BACKOFF_MAX_MS} ms. */
+    private void redial(String id) {
         if (closed) {
             return;
         }
-        long delay = backoffMs.merge(peer.nodeId(), BACKOFF_MIN_MS, (old, min) -> Math.min(BACKOFF_MAX_MS, old * 2));
-        group.schedule(() -> dial(peer), delay, TimeUnit.MILLISECONDS);
+        long delay = backoffMs.merge(id, BACKOFF_MIN_MS, (old, min) -> Math.min(BACKOFF_MAX_MS, old * 2));
+        group.schedule(() -> dial(id), delay, TimeUnit.MILLISECONDS);
     }
 
     private void authFailure(String reason, Channel ch, String detail) {
@@ -213,8 +322,11 @@ public final class ClusterNode implements AutoCloseable {
         private Channel channel;
         private String peer;
         private String peerRegion;
+        private String peerPublicUrl;
         private final String myNonce = nonce();
         private String theirNonce;
+        /** Both sides' announcements as sent, client's first: covered by both proofs. */
+        private String transcript;
         private ChannelCrypto crypto;
         private boolean authenticated;
         private long lastHeardNs;
@@ -237,7 +349,7 @@ public final class ClusterNode implements AutoCloseable {
             }, HANDSHAKE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
             if (dialing != null) {
                 ObjectNode hello = json.createObjectNode().put("type", "hello").put("nodeId", config.nodeId())
-                        .put("region", config.region()).put("nonce", myNonce);
+                        .put("region", config.region()).put("publicUrl", config.publicUrl()).put("nonce", myNonce);
                 sendPlain(hello);
             }
         }
@@ -286,36 +398,46 @@ public final class ClusterNode implements AutoCloseable {
             String secret = config.secret();
             if (dialing == null && type.equals("hello") && theirNonce == null) {
                 String id = m.path("nodeId").asText("");
-                if (config.peer(id) == null) {
-                    authFailure("unknown_node", channel, "node \"" + printable(id) + "\" is not a configured peer");
+                if (!known.containsKey(id)) {
+                    authFailure("unknown_node", channel, "node \"" + printable(id) + "\" is not a known peer");
                     return;
                 }
                 peer = id;
-                peerRegion = printable(m.path("region").asText(""));
                 theirNonce = m.path("nonce").asText("");
                 if (theirNonce.length() < 16 || theirNonce.length() > 64) {
                     authFailure("bad_handshake", channel, "nonce");
                     return;
                 }
+                String region = m.path("region").asText("");
+                String url = m.path("publicUrl").asText("");
+                heard(region, url);
+                transcript = announced(region, url) + "|" + announced(config.region(), config.publicUrl());
                 sendPlain(json.createObjectNode().put("type", "challenge").put("nodeId", config.nodeId())
-                        .put("region", config.region()).put("nonce", myNonce)
-                        .put("mac", ChannelCrypto.proof(secret, "server", theirNonce, myNonce, peer, config.nodeId())));
+                        .put("region", config.region()).put("publicUrl", config.publicUrl()).put("nonce", myNonce)
+                        .put("mac", ChannelCrypto.proof(secret, "server", theirNonce, myNonce, peer, config.nodeId(),
+                                transcript)));
             } else if (dialing != null && type.equals("challenge") && theirNonce == null) {
                 theirNonce = m.path("nonce").asText("");
-                String expected = ChannelCrypto.proof(secret, "server", myNonce, theirNonce, config.nodeId(), peer);
+                String region = m.path("region").asText("");
+                String url = m.path("publicUrl").asText("");
+                transcript = announced(config.region(), config.publicUrl()) + "|" + announced(region, url);
+                String expected = ChannelCrypto.proof(secret, "server", myNonce, theirNonce, config.nodeId(), peer,
+                        transcript);
                 if (!m.path("nodeId").asText("").equals(peer)
                         || !ChannelCrypto.sameProof(expected, m.path("mac").asText(null))) {
                     authFailure("bad_proof", channel, "the node at " + channel.remoteAddress()
                             + " is not " + peer + " of this cluster (wrong secret?)");
                     return;
                 }
-                peerRegion = printable(m.path("region").asText(""));
+                heard(region, url);
                 sendPlain(json.createObjectNode().put("type", "proof")
-                        .put("mac", ChannelCrypto.proof(secret, "client", myNonce, theirNonce, config.nodeId(), peer)));
+                        .put("mac", ChannelCrypto.proof(secret, "client", myNonce, theirNonce, config.nodeId(), peer,
+                                transcript)));
                 crypto = ChannelCrypto.forClient(secret, myNonce, theirNonce, config.nodeId(), peer);
                 established();
             } else if (dialing == null && type.equals("proof") && theirNonce != null) {
-                String expected = ChannelCrypto.proof(secret, "client", theirNonce, myNonce, peer, config.nodeId());
+                String expected = ChannelCrypto.proof(secret, "client", theirNonce, myNonce, peer, config.nodeId(),
+                        transcript);
                 if (!ChannelCrypto.sameProof(expected, m.path("mac").asText(null))) {
                     authFailure("bad_proof", channel, "node " + peer + " could not prove the cluster secret");
                     return;
@@ -327,7 +449,18 @@ public final class ClusterNode implements AutoCloseable {
             }
         }
 
+        /** What the peer announced, sanitised for logs and {@link #peers()}; a URL that is not valid is dropped. */
+        private void heard(String region, String url) {
+            peerRegion = printable(region);
+            peerPublicUrl = ClusterConfig.isValidPublicUrl(url) ? url : "";
+        }
+
         private void established() {
+            if (!known.containsKey(peer)) {
+                log.info("cluster: {} was removed during the handshake; closing", peer);
+                channel.close();
+                return;
+            }
             if (sessions.containsKey(peer)) {
                 log.info("cluster: a second connection with {}; keeping the first", peer);
                 channel.close();
@@ -336,6 +469,7 @@ public final class ClusterNode implements AutoCloseable {
             authenticated = true;
             timer.cancel(false);
             sessions.put(peer, this);
+            announcedBy.put(peer, new Announced(peerRegion, peerPublicUrl));
             up.put(peer, this);
             backoffMs.remove(peer);
             Gauge.builder("sfu.cascade.peer.rtt.ms", up, u -> {
@@ -364,10 +498,13 @@ public final class ClusterNode implements AutoCloseable {
             if (authenticated && sessions.get(peer) == this) {
                 sessions.remove(peer);
                 up.remove(peer);
+                if (!known.containsKey(peer)) {
+                    announcedBy.remove(peer);
+                }
                 listener.onPeerDown(peer, "connection closed");
             }
             if (dialing != null) {
-                redial(dialing);
+                redial(dialing.nodeId());
             }
         }
 
@@ -406,6 +543,11 @@ public final class ClusterNode implements AutoCloseable {
         } catch (Exception e) {
             return null;
         }
+    }
+
+    /** A node's region and public URL for the handshake proofs, length-prefixed so no two pairs read the same. */
+    static String announced(String region, String publicUrl) {
+        return region.length() + ":" + region + "|" + publicUrl.length() + ":" + publicUrl;
     }
 
     private static String nonce() {

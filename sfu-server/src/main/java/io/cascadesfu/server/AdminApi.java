@@ -64,10 +64,11 @@ final class AdminApi implements HttpRoutes.Admin {
      * The cascade as the admin API shows it ({@code GET /admin/links}). Called on the engine's control thread.
      */
     interface ClusterView {
-        ClusterView NONE = () -> com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode()
-                .put("enabled", false);
+        ClusterView NONE = () -> CompletableFuture.completedFuture(
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("enabled", false));
 
-        JsonNode describe();
+        /** Completes on the control thread (the relay links' counters are read on their workers first). */
+        CompletionStage<JsonNode> describe();
     }
 
     private final byte[] keyDigest;
@@ -132,7 +133,7 @@ final class AdminApi implements HttpRoutes.Admin {
             return allow(method, "GET") ? onControl(this::listRooms) : notAllowed("GET");
         }
         if (n == 1 && path.get(0).equals("links")) {
-            return allow(method, "GET") ? onControl(this::links) : notAllowed("GET");
+            return allow(method, "GET") ? onControlAsync(this::links) : notAllowed("GET");
         }
         if (n == 1 && path.get(0).equals("drain")) {
             return allow(method, "POST") ? drain(request) : notAllowed("POST");
@@ -344,8 +345,8 @@ final class AdminApi implements HttpRoutes.Admin {
         };
     }
 
-    private AdminResponse links() {
-        return ok(cluster.describe());
+    private CompletionStage<AdminResponse> links() {
+        return cluster.describe().thenApply(this::ok);
     }
 
     /** Runs {@code drain} off the I/O thread (it may wait for the control thread), then answers 202. */

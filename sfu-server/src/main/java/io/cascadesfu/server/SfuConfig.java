@@ -32,11 +32,26 @@ public final class SfuConfig {
     public Cluster cluster = new Cluster();
     public Admin admin = new Admin();
     public Drain drain = new Drain();
+    public Turn turn = new Turn();
 
     /**
      * The admin API ({@code /admin/...} on the HTTP port, docs/ADMIN.md). Off while {@link #key} is empty; requests
      * carry it as {@code Authorization: Bearer <key>}.
      */
+    /** A TURN server sharing a secret with the node (coturn use-auth-secret): clients behind strict firewalls. */
+    public static final class Turn {
+        /** {@code turn:host:3478?transport=udp}, {@code turns:host:443?transport=tcp}, ...; none: off. */
+        public List<String> urls = new ArrayList<>();
+        /** coturn's static-auth-secret. */
+        public String secret = "";
+        /** How long the credentials handed to a participant work. */
+        public int ttlSeconds = 6 * 3600;
+
+        public boolean enabled() {
+            return !urls.isEmpty();
+        }
+    }
+
     public static final class Admin {
         /** At least {@value #MIN_KEY_CHARS} printable ASCII characters without spaces. */
         public String key = "";
@@ -49,7 +64,8 @@ public final class SfuConfig {
 
     /**
      * The cascade: this node's identity and its peer nodes. Off while {@link #secret} is empty (a single node).
-     * Peers are {@code nodeId@host:port} of their cluster ports.
+     * Peers are {@code nodeId@host:port} of their cluster ports, listed statically and/or found in the fleet
+     * registry on Redis ({@link #redis}; see docs/FLEET.md).
      */
     public static final class Cluster {
         public String nodeId = "";
@@ -58,9 +74,24 @@ public final class SfuConfig {
         public String bind = "127.0.0.1";
         public int port = 7890;
         public List<String> peers = new ArrayList<>();
+        /** The base URL browsers use for this node's HTTP/WebSocket server, told to peers; empty: unknown. */
+        public String publicUrl = "";
+        /** The fleet registry, {@code redis://host:port}; empty: static peers only. */
+        public String redis = "";
+        /** The host other nodes dial for this node's cluster port, as registered in Redis; empty: {@link #bind}. */
+        public String advertise = "";
 
         public boolean enabled() {
             return secret != null && !secret.isEmpty();
+        }
+
+        public boolean fleetEnabled() {
+            return enabled() && redis != null && !redis.isBlank();
+        }
+
+        /** The host registered in the fleet for this node's cluster port. */
+        public String advertisedHost() {
+            return advertise == null || advertise.isBlank() ? bind : advertise;
         }
     }
 
@@ -218,6 +249,9 @@ public final class SfuConfig {
             http.maxConnectionsPerAddress = parseInt("SFU_MAX_CONNECTIONS_PER_ADDRESS", v);
         }
         if ((v = env.get("SFU_NODE_ID")) != null) cluster.nodeId = v.trim();
+        if ((v = env.get("SFU_TURN_URLS")) != null) turn.urls = splitList(v);
+        if ((v = env.get("SFU_TURN_SECRET")) != null) turn.secret = v;
+        if ((v = env.get("SFU_TURN_TTL_SECONDS")) != null) turn.ttlSeconds = parseInt("SFU_TURN_TTL_SECONDS", v);
         if ((v = env.get("SFU_DRAIN_TIMEOUT_SECONDS")) != null) {
             drain.timeoutSeconds = parseInt("SFU_DRAIN_TIMEOUT_SECONDS", v);
         }
@@ -227,6 +261,9 @@ public final class SfuConfig {
         if ((v = env.get("SFU_CLUSTER_PORT")) != null) cluster.port = parseInt("SFU_CLUSTER_PORT", v);
         if ((v = env.get("SFU_CLUSTER_PEERS")) != null) cluster.peers = splitList(v);
         if ((v = env.get("SFU_ADMIN_KEY")) != null) admin.key = v.trim();
+        if ((v = env.get("SFU_PUBLIC_URL")) != null) cluster.publicUrl = v.trim();
+        if ((v = env.get("SFU_REDIS_URL")) != null) cluster.redis = v.trim();
+        if ((v = env.get("SFU_CLUSTER_ADVERTISE")) != null) cluster.advertise = v.trim();
     }
 
     void validate() {
@@ -238,6 +275,21 @@ public final class SfuConfig {
         }
         if (http.maxMessageBytes < 4096 || http.maxMessageBytes > 16 * 1024 * 1024) {
             throw new ConfigException("http.maxMessageBytes must be between 4096 and 16777216");
+        }
+        if (turn.enabled()) {
+            if (turn.secret == null || turn.secret.length() < 16) {
+                throw new ConfigException("turn.secret (the TURN server's static-auth-secret, at least 16 characters)"
+                        + " is required with turn.urls");
+            }
+            for (String url : turn.urls) {
+                if (!url.matches("turns?:[^\\s?]+(\\?transport=(udp|tcp))?")) {
+                    throw new ConfigException("turn.urls: \"" + url + "\" is not turn:host[:port][?transport=udp|tcp]"
+                            + " or turns:...");
+                }
+            }
+            if (turn.ttlSeconds < 60 || turn.ttlSeconds > 7 * 86_400) {
+                throw new ConfigException("turn.ttlSeconds must be between 60 and 604800");
+            }
         }
         if (drain.timeoutSeconds < 0 || drain.timeoutSeconds > 86_400) {
             throw new ConfigException("drain.timeoutSeconds must be between 0 and 86400");
@@ -314,6 +366,29 @@ public final class SfuConfig {
             throw new ConfigException("admin.key (SFU_ADMIN_KEY) must be " + Admin.MIN_KEY_CHARS + " to 1024 printable "
                     + "ASCII characters without spaces, e.g. the output of `openssl rand -hex 32`; got "
                     + admin.key.length() + " characters");
+        }
+        if (!cluster.publicUrl.isEmpty() && !io.cascadesfu.cascade.ClusterConfig.isValidPublicUrl(cluster.publicUrl)) {
+            throw new ConfigException("cluster.publicUrl must be the http:// or https:// base URL browsers use for "
+                    + "this node (a host, an optional port and path, no query), got \"" + cluster.publicUrl + "\"");
+        }
+        if (!cluster.redis.isBlank()) {
+            if (!cluster.enabled()) {
+                throw new ConfigException("cluster.redis is set but the cluster is off: set cluster.secret and "
+                        + "cluster.nodeId too");
+            }
+            String error = io.cascadesfu.cascade.fleet.FleetConfig.checkRedisUrl(cluster.redis);
+            if (error != null) {
+                throw new ConfigException("cluster.redis: " + error);
+            }
+            String host = cluster.advertisedHost();
+            if (host.isBlank() || host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]")) {
+                throw new ConfigException("cluster.advertise must name the host other nodes dial for this node's "
+                        + "cluster port when cluster.bind is " + (host.isBlank() ? "empty" : host)
+                        + " and cluster.redis is set");
+            }
+            if (host.length() > 255 || !host.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                throw new ConfigException("cluster.advertise must be a host name or address, got \"" + host + "\"");
+            }
         }
         if (!dev && auth.keys.isEmpty()) {
             throw new ConfigException("auth.keys is empty: outside development mode the node needs at least one "

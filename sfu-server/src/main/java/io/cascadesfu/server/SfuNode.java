@@ -1,6 +1,12 @@
 package io.cascadesfu.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cascadesfu.cascade.ClusterConfig;
+import io.cascadesfu.cascade.ClusterNode;
+import io.cascadesfu.cascade.fleet.FleetConfig;
+import io.cascadesfu.cascade.fleet.FleetListener;
+import io.cascadesfu.cascade.fleet.FleetNode;
+import io.cascadesfu.cascade.fleet.FleetRegistry;
 import io.cascadesfu.core.HotPathWarmup;
 import io.cascadesfu.core.MediaConfig;
 import io.cascadesfu.core.MediaEngine;
@@ -26,7 +32,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,13 +48,17 @@ public final class SfuNode implements AutoCloseable {
     private final HttpServer http;
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
     /** The control channel to the other nodes, null without a cluster. */
-    private final io.cascadesfu.cascade.ClusterNode cluster;
+    private final ClusterNode cluster;
     /** The cascade's coordinator, null without a cluster; for the admin API. */
     private volatile io.cascadesfu.cascade.Cascade cascade;
+    /** The fleet registry on Redis (who the peers are, which rooms they host), null without one. */
+    private final FleetRegistry fleet;
 
     public SfuNode(SfuConfig config) {
         new JvmMemoryMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
+        new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(registry); // pauses stall forwarding
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
         DtlsCertificate certificate = config.dtls.certificate == null
                 ? DtlsCertificate.generate()
                 : DtlsCertificate.load(Path.of(config.dtls.certificate), Path.of(config.dtls.privateKey));
@@ -76,13 +88,18 @@ public final class SfuNode implements AutoCloseable {
         if (config.cluster.enabled()) {
             rooms.setNodeId(config.cluster.nodeId);
         }
+        if (config.turn.enabled()) {
+            rooms.setTurn(new io.cascadesfu.signaling.auth.TurnCredentials(config.turn.urls, config.turn.secret,
+                    Duration.ofSeconds(config.turn.ttlSeconds), Clock.systemUTC()));
+        }
         ObjectMapper json = new ObjectMapper();
         AdminApi admin = config.admin.enabled()
                 ? new AdminApi(config.admin.key, rooms, engine.control(), () -> describeCluster(config.cluster),
                         this::drain, registry, json)
                 : null;
         HttpRoutes routes = new HttpRoutes(rooms::isAccepting, registry::scrape,
-                config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null, null, admin);
+                config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null,
+                config.cluster.enabled() ? () -> nodesJson(config.cluster) : null, admin);
         try {
             this.http = HttpServer.bind(new InetSocketAddress(config.http.bind, config.http.port), routes,
                     () -> new SignalingHandler(json, tokens, rooms, engine.control(), config.http.maxMessageBytes,
@@ -93,7 +110,9 @@ public final class SfuNode implements AutoCloseable {
             engine.close();
             throw e;
         }
-        this.cluster = config.cluster.enabled() ? startCluster(config) : null;
+        ClusterParts parts = config.cluster.enabled() ? startCluster(config) : null;
+        this.cluster = parts == null ? null : parts.node();
+        this.fleet = config.cluster.fleetEnabled() ? startFleet(config, parts) : null;
         log.info("node listening: http://{}:{}/ media udp {} ({} workers) candidates {}{} dtls fingerprint sha-256 {}{}",
                 config.http.bind, http.localAddress().getPort(), engine.localAddresses(), engine.workers().size(),
                 engine.candidates(),
@@ -105,8 +124,12 @@ public final class SfuNode implements AutoCloseable {
         }
     }
 
+    /** The cluster's running pieces. */
+    private record ClusterParts(ClusterNode node, io.cascadesfu.cascade.Cascade cascade) {
+    }
+
     /** Starts the cascade: the control channel to the configured peers, and rooms spanning them. */
-    private io.cascadesfu.cascade.ClusterNode startCluster(SfuConfig config) {
+    private ClusterParts startCluster(SfuConfig config) {
         List<io.cascadesfu.cascade.ClusterConfig.Peer> peers = new java.util.ArrayList<>();
         for (String entry : config.cluster.peers) {
             String[] p = SfuConfig.parsePeer(entry);
@@ -114,7 +137,7 @@ public final class SfuNode implements AutoCloseable {
         }
         io.cascadesfu.cascade.ClusterConfig clusterConfig = new io.cascadesfu.cascade.ClusterConfig(
                 config.cluster.nodeId, config.cluster.region, config.cluster.secret, config.cluster.bind,
-                config.cluster.port, peers);
+                config.cluster.port, peers, config.cluster.publicUrl);
         io.cascadesfu.cascade.Cascade cascade = new io.cascadesfu.cascade.Cascade(engine, rooms,
                 config.cluster.nodeId, config.media.bind);
         this.cascade = cascade;
@@ -173,9 +196,83 @@ public final class SfuNode implements AutoCloseable {
         for (String peer : node.upPeers()) {
             cascade.onPeerUp(peer); // came up before the bus could send: hear the rooms now
         }
-        log.info("cluster: node {} ({}) on {}:{}, peers {}", config.cluster.nodeId, config.cluster.region,
-                config.cluster.bind, node.boundPort(), config.cluster.peers);
-        return node;
+        log.info("cluster: node {} ({}) on {}:{}, peers {}{}", config.cluster.nodeId, config.cluster.region,
+                config.cluster.bind, node.boundPort(), config.cluster.peers,
+                config.cluster.fleetEnabled() ? " and the fleet registry" : "");
+        return new ClusterParts(node, cascade);
+    }
+
+    /**
+     * Starts the fleet registry after the control channel: the nodes it lists become peers (a static peer keeps its
+     * configured address), and the rooms opened here are listed in its directory.
+     */
+    private FleetRegistry startFleet(SfuConfig config, ClusterParts parts) {
+        ClusterNode node = parts.node();
+        Set<String> staticPeers = config.cluster.peers.stream().map(e -> SfuConfig.parsePeer(e)[0])
+                .collect(Collectors.toUnmodifiableSet());
+        FleetConfig fleetConfig = FleetConfig.of(config.cluster.redis, config.cluster.nodeId, config.cluster.region,
+                config.cluster.advertisedHost(), node.boundPort(), config.cluster.publicUrl);
+        FleetRegistry fleetRegistry;
+        try {
+            fleetRegistry = FleetRegistry.start(fleetConfig, rooms::participantCount, new FleetListener() {
+                @Override
+                public void onNodeAdded(FleetNode n) {
+                    if (staticPeers.contains(n.nodeId())) {
+                        return;
+                    }
+                    try {
+                        node.addPeer(new ClusterConfig.Peer(n.nodeId(), n.clusterHost(), n.clusterPort()));
+                    } catch (IllegalArgumentException e) {
+                        log.warn("fleet: node {} cannot be a peer: {}", n.nodeId(), e.getMessage());
+                    }
+                }
+
+                @Override
+                public void onNodeRemoved(String nodeId) {
+                    if (!staticPeers.contains(nodeId)) {
+                        node.removePeer(nodeId);
+                    }
+                }
+            }, this.registry);
+        } catch (RuntimeException e) {
+            node.close();
+            http.close();
+            engine.close();
+            throw e;
+        }
+        io.cascadesfu.cascade.Cascade cascade = parts.cascade();
+        try {
+            engine.control().submit(() -> {
+                rooms.setCascadeHooks(new RoomManager.CascadeHooks() {
+                    @Override
+                    public void roomOpened(String room) {
+                        cascade.roomOpened(room);
+                        fleetRegistry.roomHosted(room);
+                    }
+
+                    @Override
+                    public void roomChanged(String room) {
+                        cascade.roomChanged(room);
+                    }
+
+                    @Override
+                    public void roomClosed(String room) {
+                        cascade.roomClosed(room);
+                        fleetRegistry.roomReleased(room);
+                    }
+                });
+                rooms.roomNames().forEach(fleetRegistry::roomHosted); // opened before the hooks were set
+            }).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            fleetRegistry.close();
+            node.close();
+            http.close();
+            engine.close();
+            throw new IllegalStateException("the fleet registry could not start", e);
+        }
+        log.info("fleet: registering {} at {}:{} in Redis at {}", config.cluster.nodeId, fleetConfig.clusterHost(),
+                fleetConfig.clusterPort(), FleetConfig.redacted(config.cluster.redis));
+        return fleetRegistry;
     }
 
     /**
@@ -223,12 +320,54 @@ public final class SfuNode implements AutoCloseable {
 
     /** Where a draining node sends its clients: base URL and id of a peer that is up, or nulls (the client picks). */
     private String[] moveTarget() {
-        return new String[] {null, null};
+        ClusterNode.PeerInfo best = null;
+        for (ClusterNode.PeerInfo p : cluster == null ? List.<ClusterNode.PeerInfo>of() : cluster.peers()) {
+            if (p.up() && p.publicUrl() != null && !p.publicUrl().isEmpty()
+                    && (best == null || rttOrder(p) < rttOrder(best))) {
+                best = p;
+            }
+        }
+        return best == null ? new String[] {null, null} : new String[] {best.publicUrl(), best.id()};
+    }
+
+    private static double rttOrder(ClusterNode.PeerInfo p) {
+        return p.rttMs() >= 0 ? p.rttMs() : Double.MAX_VALUE;
+    }
+
+    /**
+     * {@code GET /nodes}: this node and the peers that are up with a public URL, where clients may go.
+     * <pre>{"self": {"id", "region", "url"}, "nodes": [{"id", "region", "url", "up", "rttMs"}]}</pre>
+     */
+    private String nodesJson(SfuConfig.Cluster config) {
+        com.fasterxml.jackson.databind.node.ObjectNode body =
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        com.fasterxml.jackson.databind.node.ObjectNode self = body.putObject("self");
+        self.put("id", config.nodeId);
+        self.put("region", config.region);
+        self.put("url", config.publicUrl);
+        com.fasterxml.jackson.databind.node.ArrayNode list = body.putArray("nodes");
+        if (!config.publicUrl.isEmpty()) {
+            list.addObject().put("id", config.nodeId).put("region", config.region).put("url", config.publicUrl)
+                    .put("up", rooms.isAccepting()).put("rttMs", 0.0);
+        }
+        for (ClusterNode.PeerInfo p : cluster == null ? List.<ClusterNode.PeerInfo>of() : cluster.peers()) {
+            if (p.up() && p.publicUrl() != null && !p.publicUrl().isEmpty()) {
+                list.addObject().put("id", p.id()).put("region", p.region()).put("url", p.publicUrl())
+                        .put("up", true).put("rttMs", p.rttMs());
+            }
+        }
+        return body.toString();
     }
 
     /** {@code GET /admin/links}; control thread. */
-    private com.fasterxml.jackson.databind.JsonNode describeCluster(SfuConfig.Cluster config) {
-        return ClusterLinks.describe(config, cluster, cascade);
+    private java.util.concurrent.CompletionStage<com.fasterxml.jackson.databind.JsonNode> describeCluster(
+            SfuConfig.Cluster config) {
+        com.fasterxml.jackson.databind.node.ObjectNode body =
+                (com.fasterxml.jackson.databind.node.ObjectNode) ClusterLinks.describe(config, cluster, cascade);
+        if (cascade == null) {
+            return java.util.concurrent.CompletableFuture.completedFuture(body);
+        }
+        return cascade.describeLinks().thenApplyAsync(links -> body.set("links", links), engine.control());
     }
 
     public InetSocketAddress httpAddress() {
@@ -256,6 +395,9 @@ public final class SfuNode implements AutoCloseable {
             engine.control().submit(rooms::shutdown).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             log.warn("shutdown of rooms did not finish", e);
+        }
+        if (fleet != null) {
+            fleet.close(); // deregisters, so the other nodes stop dialling this one
         }
         if (cluster != null) {
             cluster.close();

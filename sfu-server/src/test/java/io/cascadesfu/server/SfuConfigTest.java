@@ -33,6 +33,28 @@ class SfuConfigTest {
         return assertThrows(SfuConfig.ConfigException.class, () -> SfuConfig.load(file, env)).getMessage();
     }
 
+    // ------------------------------------------------------------------ TURN and drain
+
+    @Test
+    void turnNeedsASecretAndWellFormedUrls() {
+        SfuConfig c = SfuConfig.load(null, Map.of("SFU_TURN_URLS", "turn:10.0.0.1:3478?transport=udp,turns:t.example:443",
+                "SFU_TURN_SECRET", "0123456789abcdef", "SFU_TURN_TTL_SECONDS", "600"));
+        assertEquals(List.of("turn:10.0.0.1:3478?transport=udp", "turns:t.example:443"), c.turn.urls);
+        assertEquals(600, c.turn.ttlSeconds);
+        assertTrue(refused(null, Map.of("SFU_TURN_URLS", "turn:10.0.0.1:3478")).contains("turn.secret"));
+        assertTrue(refused(null, Map.of("SFU_TURN_URLS", "http://x", "SFU_TURN_SECRET", "0123456789abcdef"))
+                .contains("turn.urls"));
+        assertTrue(refused(null, Map.of("SFU_TURN_URLS", "turn:x", "SFU_TURN_SECRET", "0123456789abcdef",
+                "SFU_TURN_TTL_SECONDS", "5")).contains("turn.ttlSeconds"));
+    }
+
+    @Test
+    void drainTimeoutIsBounded() {
+        assertEquals(30, SfuConfig.load(null, Map.of()).drain.timeoutSeconds);
+        assertEquals(0, SfuConfig.load(null, Map.of("SFU_DRAIN_TIMEOUT_SECONDS", "0")).drain.timeoutSeconds);
+        assertTrue(refused(null, Map.of("SFU_DRAIN_TIMEOUT_SECONDS", "-1")).contains("drain.timeoutSeconds"));
+    }
+
     // ------------------------------------------------------------------ defaults
 
     @Test
@@ -119,7 +141,7 @@ class SfuConfigTest {
         String text = Files.readString(EXAMPLE);
         for (String env : List.of("SFU_DEV", "SFU_HTTP_BIND", "SFU_HTTP_PORT", "SFU_MEDIA_BIND", "SFU_MEDIA_PORT",
                 "SFU_ADVERTISE", "SFU_CONSENT_TIMEOUT_SECONDS", "SFU_DTLS_CERTIFICATE", "SFU_DTLS_PRIVATE_KEY",
-                "SFU_KEYS", "SFU_VIDEO_CODECS")) {
+                "SFU_KEYS", "SFU_VIDEO_CODECS", "SFU_PUBLIC_URL", "SFU_REDIS_URL", "SFU_CLUSTER_ADVERTISE")) {
             assertTrue(text.contains(env), env + " documented in " + EXAMPLE);
         }
     }
@@ -338,6 +360,74 @@ class SfuConfigTest {
         assertTrue(refused(yaml("dev: true\nmedia:\n  dtlsHandshakeTimeoutSeconds: 0\n"), Map.of())
                 .contains("media.dtlsHandshakeTimeoutSeconds"));
         assertTrue(refused(yaml("dev: true\nrooms:\n  maxParticipants: 0\n"), Map.of()).contains("rooms.maxParticipants"));
+    }
+
+    // ------------------------------------------------------------------ cluster: public URL, fleet registry
+
+    private static Map<String, String> clusterEnv(String... more) {
+        Map<String, String> env = new java.util.HashMap<>(Map.of("SFU_DEV", "true", "SFU_NODE_ID", "n1",
+                "SFU_CLUSTER_SECRET", SECRET));
+        for (int i = 0; i < more.length; i += 2) {
+            env.put(more[i], more[i + 1]);
+        }
+        return env;
+    }
+
+    @Test
+    void withoutRedisTheClusterUsesItsStaticPeersOnly() {
+        SfuConfig c = SfuConfig.load(null, clusterEnv("SFU_CLUSTER_PEERS", "n2@10.0.0.2:7890"));
+
+        assertTrue(c.cluster.enabled());
+        assertFalse(c.cluster.fleetEnabled());
+        assertEquals("", c.cluster.publicUrl);
+        assertEquals("", c.cluster.redis);
+        assertEquals("127.0.0.1", c.cluster.advertisedHost(), "the bind address by default");
+    }
+
+    @Test
+    void redisPublicUrlAndAdvertiseComeFromTheFileAndTheEnvironment() throws IOException {
+        Path file = yaml("""
+                dev: true
+                cluster:
+                  nodeId: n1
+                  secret: "%s"
+                  bind: 0.0.0.0
+                  advertise: 10.0.0.1
+                  publicUrl: https://sfu-1.example.org
+                  redis: redis://10.0.0.9:6379
+                """.formatted(SECRET));
+        SfuConfig c = SfuConfig.load(file, Map.of());
+        assertTrue(c.cluster.fleetEnabled(), "with Redis, no static peer is needed");
+        assertEquals(List.of(), c.cluster.peers);
+        assertEquals("https://sfu-1.example.org", c.cluster.publicUrl);
+        assertEquals("redis://10.0.0.9:6379", c.cluster.redis);
+        assertEquals("10.0.0.1", c.cluster.advertisedHost());
+
+        SfuConfig e = SfuConfig.load(file, Map.of("SFU_PUBLIC_URL", " http://203.0.113.7:7881 ",
+                "SFU_REDIS_URL", "rediss://:pw@redis.internal:6380/1", "SFU_CLUSTER_ADVERTISE", "10.0.0.5"));
+        assertEquals("http://203.0.113.7:7881", e.cluster.publicUrl);
+        assertEquals("rediss://:pw@redis.internal:6380/1", e.cluster.redis);
+        assertEquals("10.0.0.5", e.cluster.advertisedHost());
+        assertFalse(SfuConfig.load(file, Map.of("SFU_REDIS_URL", "")).cluster.fleetEnabled(), "empty turns it off");
+    }
+
+    @Test
+    void badFleetSettingsAreRefusedClearly() {
+        assertTrue(refused(null, Map.of("SFU_REDIS_URL", "redis://127.0.0.1:6379"))
+                .contains("cluster.redis is set but the cluster is off"));
+        String badUrl = refused(null, clusterEnv("SFU_REDIS_URL", "127.0.0.1:6379"));
+        assertTrue(badUrl.startsWith("cluster.redis: ") && badUrl.contains("redis://"), badUrl);
+        String withPassword = refused(null, clusterEnv("SFU_REDIS_URL", "redis://:hunter2@:99999"));
+        assertTrue(withPassword.startsWith("cluster.redis") && !withPassword.contains("hunter2"), withPassword);
+        assertTrue(refused(null, clusterEnv("SFU_PUBLIC_URL", "203.0.113.7:7881")).contains("cluster.publicUrl"));
+        assertTrue(refused(null, clusterEnv("SFU_PUBLIC_URL", "http://h/?room=x")).contains("cluster.publicUrl"));
+        String wildcard = refused(null, clusterEnv("SFU_REDIS_URL", "redis://h", "SFU_CLUSTER_BIND", "0.0.0.0"));
+        assertTrue(wildcard.contains("cluster.advertise") && wildcard.contains("0.0.0.0"), wildcard);
+        assertTrue(refused(null, clusterEnv("SFU_REDIS_URL", "redis://h", "SFU_CLUSTER_BIND", "::"))
+                .contains("cluster.advertise"));
+        SfuConfig ok = SfuConfig.load(null, clusterEnv("SFU_REDIS_URL", "redis://h", "SFU_CLUSTER_BIND", "0.0.0.0",
+                "SFU_CLUSTER_ADVERTISE", "10.0.0.1"));
+        assertEquals("10.0.0.1", ok.cluster.advertisedHost());
     }
 
     @Test

@@ -488,6 +488,35 @@ public final class MediaPeer implements TransportListener {
         }
     }
 
+    /** Counters summed over this peer's streams (see LinkStats). Worker loop. */
+    public io.cascadesfu.core.room.LinkStats stats(long nowNs) {
+        long in = 0;
+        long lost = 0;
+        long bps = 0;
+        long jitterNs = 0;
+        for (int i = 0; i < producers.size(); i++) {
+            Producer p = producers.get(i);
+            for (int layer = 0; layer < p.streamCount(); layer++) {
+                ProducerStream s = p.stream(layer);
+                if (!s.receiveStats.hasReceived()) {
+                    continue;
+                }
+                in += s.receiveStats.packetsReceived();
+                lost += Math.max(0, s.receiveStats.cumulativeLost());
+                bps += s.bitrateBps(nowNs);
+                jitterNs = Math.max(jitterNs, s.receiveStats.jitterNs());
+            }
+        }
+        long out = 0;
+        long bytes = 0;
+        for (int i = 0; i < consumers.size(); i++) {
+            out += consumers.get(i).sendStats.packetCount();
+            bytes += consumers.get(i).sendStats.octetCount();
+        }
+        return new io.cascadesfu.core.room.LinkStats(transport.isConnected(), in, lost, bps, jitterNs / 1e6, out,
+                bytes);
+    }
+
     /**
      * A layer request is repeated this often even when it has not changed: the far end forgets it after 3 s, and a
      * relay that starts after the request was first sent learns it within this.

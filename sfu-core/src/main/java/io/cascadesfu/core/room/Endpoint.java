@@ -105,6 +105,14 @@ public final class Endpoint implements PeerListener {
      * Dials the far node of a relay link (an endpoint made with {@code RelayTransport.factory}): its media address,
      * ICE credentials and DTLS fingerprint, as its control channel announced them.
      */
+    /** This endpoint's media counters, read on its worker. Control thread. */
+    public java.util.concurrent.CompletableFuture<LinkStats> stats() {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            MediaPeer p = peer;
+            return p == null ? new LinkStats(false, 0, 0, 0, 0, 0, 0) : p.stats(System.nanoTime());
+        }, worker::execute);
+    }
+
     /** For a relay endpoint: how far its connection got (see {@code RtcClient.progress}); else its state. */
     public java.util.concurrent.CompletableFuture<String> relayProgress() {
         return java.util.concurrent.CompletableFuture.supplyAsync(

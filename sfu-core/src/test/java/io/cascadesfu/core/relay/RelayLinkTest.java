@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cascadesfu.core.MediaConfig;
-import io.cascadesfu.core.client.RtcClient;
 import io.cascadesfu.core.media.ProducerParams;
 import io.cascadesfu.core.room.Endpoint;
 import io.cascadesfu.core.room.EndpointListener;
@@ -18,9 +17,7 @@ import io.cascadesfu.core.room.Room;
 import io.cascadesfu.core.room.Track;
 import io.cascadesfu.core.testing.MemoryTransport;
 import io.cascadesfu.core.testing.RoomHarness;
-import java.net.InetSocketAddress;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -44,16 +41,6 @@ class RelayLinkTest {
         if (a != null) {
             a.close();
         }
-    }
-
-    static void waitUntil(String what, BooleanSupplier condition) throws InterruptedException {
-        for (int i = 0; i < 200; i++) { // 10 s at most
-            if (condition.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("timed out waiting for " + what);
     }
 
     record OnA(Room room, Endpoint pub, Track track, Endpoint link) {
@@ -89,16 +76,7 @@ class RelayLinkTest {
             room.subscribe(s2, relayed, subscriber(0x5002, 100));
             return new OnB(room, link, relayed, s1, s2);
         });
-        String fingerprintA = a.engine.fingerprintSha256();
-        String fingerprintB = b.engine.fingerprintSha256();
-        var credsA = onA.link().localCredentials();
-        var credsB = onB.link().localCredentials();
-        InetSocketAddress mediaA = onA.link().candidates().get(0);
-        a.control(() -> onA.link().setRemoteParameters(credsB.ufrag(), credsB.pwd(), "sha-256", fingerprintB));
-        b.control(() -> onB.link().connectRelay(new RtcClient.Remote(mediaA, credsA.ufrag(), credsA.pwd(), "sha-256",
-                fingerprintA)));
-        waitUntil("the link to connect", () -> a.control(() -> onA.link().isConnected())
-                && b.control(() -> onB.link().isConnected()));
+        RoomHarness.connectRelay(a, onA.link(), b, onB.link());
         a.control(() -> onA.room().relay(onA.link(), onA.track(), LINK_SSRC));
         a.settle();
 
@@ -107,13 +85,13 @@ class RelayLinkTest {
         for (int i = 0; i < 5; i++) {
             pub.inject(vp8(PUB_SSRC, 100 + i, 3000L * i, false, 30));
         }
-        waitUntil("B's keyframe request to reach A's publisher", () -> pub.plisSent() > plisBefore);
+        RoomHarness.waitUntil("B's keyframe request to reach A's publisher", () -> pub.plisSent() > plisBefore);
         for (int i = 5; i < 25; i++) {
             pub.inject(vp8(PUB_SSRC, 100 + i, 3000L * i, i == 5, 30));
         }
         MemoryTransport s1 = b.transport(onB.sub1());
         MemoryTransport s2 = b.transport(onB.sub2());
-        waitUntil("both subscribers on B to get the stream from the keyframe on",
+        RoomHarness.waitUntil("both subscribers on B to get the stream from the keyframe on",
                 () -> s1.rtpSent.size() >= 20 && s2.rtpSent.size() >= 20);
         assertEquals(0x5001, ssrcOf(s1.rtpSent.get(0)));
         assertEquals(0x5002, ssrcOf(s2.rtpSent.get(0)));
@@ -131,8 +109,8 @@ class RelayLinkTest {
             pub.inject(vp8(PUB_SSRC, 100 + i, 3000L * i, false, 30));
             Thread.sleep(5);
         }
-        waitUntil("A to resend what the link lost", () -> a.metrics.retransmittedCount() > resentBefore);
-        waitUntil("sub1 to get all 35", () -> s1.rtpSent.size() >= 35);
+        RoomHarness.waitUntil("A to resend what the link lost", () -> a.metrics.retransmittedCount() > resentBefore);
+        RoomHarness.waitUntil("sub1 to get all 35", () -> s1.rtpSent.size() >= 35);
         assertTrue(b.metrics.nackSentCount() > 0, "B asked A again");
         List<Integer> got = s1.rtpSent.stream().map(RoomHarness::seqOf).toList();
         assertTrue(got.contains(130), "the packet lost on the link arrived after all: " + got);

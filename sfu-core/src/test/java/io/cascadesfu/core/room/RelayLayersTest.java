@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cascadesfu.core.MediaConfig;
-import io.cascadesfu.core.client.RtcClient;
 import io.cascadesfu.core.media.ProducerParams;
 import io.cascadesfu.core.media.SimpleConsumer;
 import io.cascadesfu.core.media.TrackKind;
@@ -14,7 +13,6 @@ import io.cascadesfu.core.relay.RelayTransport;
 import io.cascadesfu.core.rtp.Codec;
 import io.cascadesfu.core.testing.MemoryTransport;
 import io.cascadesfu.core.testing.RoomHarness;
-import java.net.InetSocketAddress;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -43,16 +41,6 @@ class RelayLayersTest {
     }
 
     record OnB(Room room, Endpoint link, Track relayed, Endpoint sub, Subscription subscription) {
-    }
-
-    static void waitUntil(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
-        for (int i = 0; i < 200; i++) { // 10 s at most
-            if (condition.getAsBoolean()) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("timed out waiting for " + what);
     }
 
     private boolean layerFlowsOnB(Track relayed, int layer) throws Exception {
@@ -94,15 +82,7 @@ class RelayLayersTest {
             s.setPreference(0, 0); // a thumbnail: the lowest layer
             return new OnB(room, link, relayed, sub, s);
         });
-        var credsA = onA.link().localCredentials();
-        var credsB = onB.link().localCredentials();
-        InetSocketAddress mediaA = onA.link().candidates().get(0);
-        a.control(() -> onA.link().setRemoteParameters(credsB.ufrag(), credsB.pwd(), "sha-256",
-                b.engine.fingerprintSha256()));
-        b.control(() -> onB.link().connectRelay(new RtcClient.Remote(mediaA, credsA.ufrag(), credsA.pwd(), "sha-256",
-                a.engine.fingerprintSha256())));
-        waitUntil("the link to connect", () -> a.control(() -> onA.link().isConnected())
-                && b.control(() -> onB.link().isConnected()));
+        RoomHarness.connectRelay(a, onA.link(), b, onB.link());
         a.control(() -> onA.room().relay(onA.link(), onA.track(), LINK_SSRC));
         a.settle();
 

@@ -50,6 +50,36 @@ public final class RoomHarness implements AutoCloseable {
         return engine.worker(i);
     }
 
+    /** Polls {@code condition} every 50 ms for up to 10 s; fails naming {@code what}. */
+    public static void waitUntil(String what, java.util.function.BooleanSupplier condition)
+            throws InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("timed out waiting for " + what);
+    }
+
+    /**
+     * Connects a relay link between two nodes in this JVM, as the cascade's control channel would: {@code served}
+     * (a WebRTC endpoint on {@code a}) learns the dialing end's ICE credentials and fingerprint, {@code dialing}
+     * (a relay endpoint on {@code b}) connects to it; returns once both ends are up.
+     */
+    public static void connectRelay(RoomHarness a, Endpoint served, RoomHarness b, Endpoint dialing)
+            throws InterruptedException {
+        var credsA = served.localCredentials();
+        var credsB = dialing.localCredentials();
+        java.net.InetSocketAddress mediaA = served.candidates().get(0);
+        a.control(() -> served.setRemoteParameters(credsB.ufrag(), credsB.pwd(), "sha-256",
+                b.engine.fingerprintSha256()));
+        b.control(() -> dialing.connectRelay(new io.cascadesfu.core.client.RtcClient.Remote(mediaA, credsA.ufrag(),
+                credsA.pwd(), "sha-256", a.engine.fingerprintSha256())));
+        waitUntil("the relay link to connect", () -> a.control(served::isConnected)
+                && b.control(dialing::isConnected));
+    }
+
     /** Runs {@code task} on the control thread and returns its result. */
     public <T> T control(Callable<T> task) {
         try {

@@ -40,6 +40,7 @@ public final class RoomManager {
     private final java.util.concurrent.ScheduledFuture<?> speakerTimer;
     private CascadeHooks cascade = CascadeHooks.NONE;
     private volatile String nodeId;
+    private volatile io.cascadesfu.signaling.auth.TurnCredentials turn;
 
     /**
      * What the cascade (rooms spanning nodes) is told of this node's rooms. Control thread. Implementations must
@@ -79,6 +80,11 @@ public final class RoomManager {
                 .register(registry);
         this.speakerTimer = engine.control().scheduleAtFixedRate(this::sampleSpeakers, SPEAKER_SAMPLE_MS,
                 SPEAKER_SAMPLE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** Credentials for the configured TURN server, handed to each participant in {@code joined}; null: none. */
+    public void setTurn(io.cascadesfu.signaling.auth.TurnCredentials turn) {
+        this.turn = turn;
     }
 
     /** This node's id in a cluster (sent in {@code joined} and with local participants), or null alone. */
@@ -336,6 +342,9 @@ public final class RoomManager {
         joined.put("identity", p.identity);
         if (nodeId != null) {
             joined.put("node", nodeId);
+        }
+        if (turn != null) {
+            joined.set("iceServers", turn.iceServers(p.id));
         }
         ObjectNode grants = joined.putObject("grants");
         grants.put("publish", p.grants.publish());
