@@ -110,6 +110,10 @@ export async function startServer({ name, env = {} }) {
   const workers = Number(settings.SFU_MEDIA_WORKERS);
   const ports = await freePorts(workers);
   if (settings.SFU_PUBLIC_URL === 'auto') settings.SFU_PUBLIC_URL = `http://127.0.0.1:${ports.http}`;
+  // A setting may depend on the ports picked: e.g. SFU_MEDIA_TCP_PORT: (ports) => ports.spareTcp.
+  for (const [key, value] of Object.entries(settings)) {
+    if (typeof value === 'function') settings[key] = String(value(ports));
+  }
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   const logFd = fs.openSync(logFile, 'a');

@@ -17,10 +17,16 @@ import java.util.List;
  * @param placement        how members of a room are spread over workers
  * @param keyframeRequestInterval a publisher is asked for a keyframe at most once per this, per track, however many
  *                         subscribers ask
+ * @param tcpPort          ICE-TCP (RFC 6544 passive host candidates, RFC 4571 framing) port shared by all workers, on
+ *                         {@code bindHost}; 0: off (UDP only)
  */
 public record MediaConfig(String bindHost, int port, List<String> advertisedHosts, Duration consentTimeout,
-                          Duration handshakeTimeout, int workers, Placement placement, Duration keyframeRequestInterval) {
+                          Duration handshakeTimeout, int workers, Placement placement, Duration keyframeRequestInterval,
+                          int tcpPort) {
     public MediaConfig {
+        if (tcpPort < 0 || tcpPort > 65535) {
+            throw new IllegalArgumentException("tcpPort must be 0 (off) or a port: " + tcpPort);
+        }
         advertisedHosts = List.copyOf(advertisedHosts);
         if (workers < 1) {
             throw new IllegalArgumentException("workers must be at least 1");
@@ -58,12 +64,24 @@ public record MediaConfig(String bindHost, int port, List<String> advertisedHost
                 Duration.ofMillis(300));
     }
 
+    public MediaConfig(String bindHost, int port, List<String> advertisedHosts, Duration consentTimeout,
+                       Duration handshakeTimeout, int workers, Placement placement, Duration keyframeRequestInterval) {
+        this(bindHost, port, advertisedHosts, consentTimeout, handshakeTimeout, workers, placement,
+                keyframeRequestInterval, 0);
+    }
+
+    /** This config with ICE-TCP on {@code tcpPort} (0: off). */
+    public MediaConfig withTcpPort(int tcpPort) {
+        return new MediaConfig(bindHost, port, advertisedHosts, consentTimeout, handshakeTimeout, workers, placement,
+                keyframeRequestInterval, tcpPort);
+    }
+
     public static MediaConfig loopback(int port) {
         return new MediaConfig("127.0.0.1", port, List.of(), Duration.ofSeconds(30), Duration.ofSeconds(10));
     }
 
     public MediaConfig withWorkers(int workers, Placement placement) {
         return new MediaConfig(bindHost, port, advertisedHosts, consentTimeout, handshakeTimeout, workers, placement,
-                keyframeRequestInterval);
+                keyframeRequestInterval, tcpPort);
     }
 }

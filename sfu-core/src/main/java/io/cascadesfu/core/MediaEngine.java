@@ -1,8 +1,10 @@
 package io.cascadesfu.core;
 
 import io.cascadesfu.core.dtls.DtlsCertificate;
+import io.cascadesfu.core.edge.TcpEdge;
 import io.cascadesfu.core.metrics.SfuMetrics;
 import io.cascadesfu.core.room.RoomRegistry;
+import io.cascadesfu.core.transport.UfragDirectory;
 import io.cascadesfu.core.worker.MediaWorker;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.EventLoop;
@@ -27,6 +29,8 @@ public final class MediaEngine implements AutoCloseable {
     private final SfuMetrics metrics;
     private final ExecutorService handshakeExecutor;
     private final List<MediaWorker> workers;
+    /** The ICE-TCP port, or null when {@link MediaConfig#tcpPort()} is 0. */
+    private final TcpEdge tcpEdge;
     private final DefaultEventLoop control;
     private final RoomRegistry rooms;
 
@@ -36,17 +40,24 @@ public final class MediaEngine implements AutoCloseable {
         this.metrics = metrics;
         this.handshakeExecutor = Executors.newCachedThreadPool(daemonThreads("sfu-dtls"));
         List<MediaWorker> list = new ArrayList<>(config.workers());
+        UfragDirectory directory = config.tcpPort() != 0 ? new UfragDirectory() : null;
+        TcpEdge tcp = null;
         try {
             for (int i = 0; i < config.workers(); i++) {
                 int port = config.port() == 0 ? 0 : config.port() + i;
                 list.add(new MediaWorker(i, new InetSocketAddress(config.bindHost(), port), config, certificate,
-                        metrics, handshakeExecutor));
+                        metrics, handshakeExecutor, directory));
+            }
+            if (directory != null) {
+                tcp = TcpEdge.bind(new InetSocketAddress(config.bindHost(), config.tcpPort()), directory, metrics,
+                        TcpEdge.Limits.defaults(config.consentTimeout()));
             }
         } catch (RuntimeException e) {
             list.forEach(MediaWorker::close);
             handshakeExecutor.shutdownNow();
             throw e;
         }
+        this.tcpEdge = tcp;
         this.workers = List.copyOf(list);
         this.control = new DefaultEventLoop(new DefaultThreadFactory("sfu-control", true));
         this.rooms = new RoomRegistry(this);
@@ -91,6 +102,16 @@ public final class MediaEngine implements AutoCloseable {
     /** Host candidates of worker 0 (each worker advertises its own port: {@link MediaWorker#candidates()}). */
     public List<InetSocketAddress> candidates() {
         return workers.get(0).candidates();
+    }
+
+    /** Passive ICE-TCP host candidates (the same for every worker); empty when ICE-TCP is off. */
+    public List<InetSocketAddress> tcpCandidates() {
+        return workers.get(0).tcpCandidates();
+    }
+
+    /** The ICE-TCP port's address, or null when ICE-TCP is off. */
+    public InetSocketAddress tcpAddress() {
+        return tcpEdge == null ? null : tcpEdge.localAddress();
     }
 
     public String fingerprintSha256() {
@@ -143,6 +164,9 @@ public final class MediaEngine implements AutoCloseable {
             org.slf4j.LoggerFactory.getLogger(MediaEngine.class).warn("closing rooms at shutdown failed", e);
         }
         control.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        if (tcpEdge != null) {
+            tcpEdge.close();
+        }
         for (MediaWorker w : workers) {
             w.close();
         }

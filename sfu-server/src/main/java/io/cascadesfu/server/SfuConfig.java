@@ -110,6 +110,11 @@ public final class SfuConfig {
     public static final class Media {
         public String bind = "127.0.0.1";
         public int port = 10000;
+        /**
+         * ICE over TCP (RFC 6544 passive candidates, RFC 4571 framing) for clients whose network blocks UDP: one TCP
+         * port for all workers, on {@link #bind}; 0 (the default): off.
+         */
+        public int tcpPort = 0;
         /** Addresses put in ICE candidates (a node behind NAT or on a cloud VM advertises its public IP). */
         public List<String> advertise = new ArrayList<>();
         public int consentTimeoutSeconds = 30;
@@ -206,6 +211,7 @@ public final class SfuConfig {
         if ((v = env.get("SFU_HTTP_PORT")) != null) http.port = parseInt("SFU_HTTP_PORT", v);
         if ((v = env.get("SFU_MEDIA_BIND")) != null) media.bind = v;
         if ((v = env.get("SFU_MEDIA_PORT")) != null) media.port = parseInt("SFU_MEDIA_PORT", v);
+        if ((v = env.get("SFU_MEDIA_TCP_PORT")) != null) media.tcpPort = parseInt("SFU_MEDIA_TCP_PORT", v);
         if ((v = env.get("SFU_ADVERTISE")) != null) media.advertise = splitList(v);
         if ((v = env.get("SFU_MEDIA_WORKERS")) != null) media.workers = parseInt("SFU_MEDIA_WORKERS", v);
         if ((v = env.get("SFU_KEYFRAME_REQUEST_INTERVAL_MS")) != null) {
@@ -263,6 +269,10 @@ public final class SfuConfig {
     void validate() {
         checkPort("http.port", http.port);
         checkPort("media.port", media.port);
+        checkPort("media.tcpPort", media.tcpPort);
+        if (media.tcpPort != 0 && media.tcpPort == http.port) {
+            throw new ConfigException("media.tcpPort and http.port are both " + http.port);
+        }
         if (http.maxMessageBytes < 4096 || http.maxMessageBytes > 16 * 1024 * 1024) {
             throw new ConfigException("http.maxMessageBytes must be between 4096 and 16777216");
         }

@@ -66,7 +66,7 @@ public final class SfuNode implements AutoCloseable {
                 Duration.ofSeconds(config.media.consentTimeoutSeconds),
                 Duration.ofSeconds(config.media.dtlsHandshakeTimeoutSeconds), config.media.workerCount(),
                 new MediaConfig.Placement(config.media.placement.memberBudget, config.media.placement.spread),
-                Duration.ofMillis(config.media.keyframeRequestIntervalMs));
+                Duration.ofMillis(config.media.keyframeRequestIntervalMs), config.media.tcpPort);
         this.engine = MediaEngine.start(mediaConfig, certificate, new SfuMetrics(registry));
         HeapTrim.beforeStart();
         // Before anyone can join; compacting every 1000 packets keeps its garbage from growing the heap.
@@ -113,9 +113,11 @@ public final class SfuNode implements AutoCloseable {
         ClusterParts parts = config.cluster.enabled() ? startCluster(config) : null;
         this.cluster = parts == null ? null : parts.node();
         this.fleet = config.cluster.fleetEnabled() ? startFleet(config, parts) : null;
-        log.info("node listening: http://{}:{}/ media udp {} ({} workers) candidates {} dtls fingerprint sha-256 {}{}",
+        log.info("node listening: http://{}:{}/ media udp {} ({} workers) candidates {}{} dtls fingerprint sha-256 {}{}",
                 config.http.bind, http.localAddress().getPort(), engine.localAddresses(), engine.workers().size(),
                 engine.candidates(),
+                engine.tcpAddress() == null ? "" : " ICE-TCP " + engine.tcpAddress() + " candidates "
+                        + engine.tcpCandidates(),
                 engine.fingerprintSha256(), config.dev ? " (development mode: /token is open)" : "");
         if (admin != null) {
             log.info("admin API on http://{}:{}/admin", config.http.bind, http.localAddress().getPort());

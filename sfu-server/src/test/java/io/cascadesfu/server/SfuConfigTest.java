@@ -271,6 +271,17 @@ class SfuConfigTest {
     }
 
     @Test
+    void iceTcpIsOffUnlessAPortIsGiven() throws IOException {
+        assertEquals(0, SfuConfig.load(null, Map.of()).media.tcpPort);
+        assertEquals(10443, SfuConfig.load(null, Map.of("SFU_MEDIA_TCP_PORT", "10443")).media.tcpPort);
+        assertEquals(4443, SfuConfig.load(yaml("dev: true\nmedia:\n  tcpPort: 4443\n"), Map.of()).media.tcpPort);
+        assertEquals("media.tcpPort must be between 0 and 65535, got 70000",
+                refused(null, Map.of("SFU_MEDIA_TCP_PORT", "70000")));
+        assertEquals("media.tcpPort and http.port are both 7880",
+                refused(null, Map.of("SFU_MEDIA_TCP_PORT", "7880")));
+    }
+
+    @Test
     void mediaWorkersDefaultToOnePerCoreAndPlacementIsConfigurable() throws IOException {
         SfuConfig defaults = SfuConfig.load(null, Map.of());
         assertEquals(Runtime.getRuntime().availableProcessors(), defaults.media.workerCount());

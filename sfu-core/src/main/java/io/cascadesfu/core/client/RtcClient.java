@@ -43,6 +43,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Lifecycle: construct (local ICE credentials and certificate are known at once, for the SDP),
  * {@link #connect} with the remote parameters from the answer, {@link #close}.
  *
+ * <p>Over ICE-TCP ({@link #overTcp}) the client dials the node's passive TCP candidate at once and sends
+ * everything on that connection, framed as RFC 4571 says (2-byte length before each packet).
+ *
  * <p>Threading: all state lives on the event loop of the client's own UDP channel. {@code send*}
  * may be called from any thread (they hop onto the loop). Received packets are handed to the
  * {@link Listener} on that loop and are borrowed for the call.
@@ -77,6 +80,9 @@ public final class RtcClient implements AutoCloseable {
     private final EventLoopGroup group;
     private final Class<? extends DatagramChannel> channelType;
     private final InetSocketAddress bindAddress;
+    /** ICE-TCP: the node's passive candidate this client dials, with the socket type; null over UDP. */
+    private final InetSocketAddress tcpAddress;
+    private final Class<? extends io.netty.channel.socket.SocketChannel> tcpChannelType;
     private final DtlsCertificate certificate;
     private final Executor dtlsExecutor;
     private final Listener listener;
@@ -117,18 +123,50 @@ public final class RtcClient implements AutoCloseable {
     /** As above, with the local ICE credentials given (a relay link announces them before the client exists). */
     public RtcClient(EventLoopGroup group, Class<? extends DatagramChannel> channelType, InetSocketAddress bindAddress,
                      DtlsCertificate certificate, Executor dtlsExecutor, Listener listener, IceCredentials local) {
+        this(group, channelType, bindAddress, null, null, certificate, dtlsExecutor, listener, local);
+    }
+
+    private RtcClient(EventLoopGroup group, Class<? extends DatagramChannel> channelType, InetSocketAddress bindAddress,
+                      Class<? extends io.netty.channel.socket.SocketChannel> tcpChannelType,
+                      InetSocketAddress tcpAddress, DtlsCertificate certificate, Executor dtlsExecutor,
+                      Listener listener, IceCredentials local) {
         this.local = local;
         this.group = group;
         this.channelType = channelType;
         this.bindAddress = bindAddress;
+        this.tcpChannelType = tcpChannelType;
+        this.tcpAddress = tcpAddress;
         this.certificate = certificate;
         this.dtlsExecutor = dtlsExecutor;
         this.listener = listener;
         this.channel = bind();
     }
 
+    /**
+     * A client over ICE-TCP: connects to the node's passive TCP candidate {@code nodeTcp} now (blocking); the
+     * address of the {@link Remote} given to {@link #connect} is not used.
+     */
+    public static RtcClient overTcp(EventLoopGroup group, Class<? extends io.netty.channel.socket.SocketChannel> type,
+                                    InetSocketAddress nodeTcp, DtlsCertificate certificate, Executor dtlsExecutor,
+                                    Listener listener) {
+        return new RtcClient(group, null, null, type, nodeTcp, certificate, dtlsExecutor, listener,
+                IceCredentials.random());
+    }
+
     /** Binds; waits for it unless called on the group's own loop (a relay link's worker), where it cannot. */
     private Channel bind() {
+        if (tcpAddress != null) {
+            return new Bootstrap().group(group).channel(tcpChannelType)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .handler(new io.netty.channel.ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new io.netty.handler.codec.LengthFieldBasedFrameDecoder(
+                                    65535, 0, 2, 0, 2), new Handler());
+                        }
+                    })
+                    .connect(tcpAddress).syncUninterruptibly().channel();
+        }
         io.netty.channel.ChannelFuture f = new Bootstrap().group(group).channel(channelType)
                 .option(ChannelOption.SO_RCVBUF, 1 << 20)
                 .option(ChannelOption.SO_SNDBUF, 1 << 20)
@@ -234,7 +272,7 @@ public final class RtcClient implements AutoCloseable {
             ByteBuf out = channel.alloc().directBuffer(256);
             Stun.writeBindingRequest(out, pendingTransaction, remote.iceUfrag() + ":" + local.ufrag(), remoteKey,
                     0x7E7F_00FFL, true, true, tieBreaker);
-            channel.writeAndFlush(new DatagramPacket(out, remote.address()));
+            writeOut(channel, out);
             checksSent++;
         }
         scheduleCheck(iceConnected ? consentIntervalMs : CHECK_INTERVAL_MS);
@@ -274,13 +312,23 @@ public final class RtcClient implements AutoCloseable {
             packet.release();
             return;
         }
-        ch.writeAndFlush(new DatagramPacket(packet, remote.address()), ch.voidPromise());
+        writeOut(ch, packet);
+    }
+
+    /** To the node: a datagram, or over ICE-TCP a frame with its RFC 4571 length. Takes ownership. */
+    private void writeOut(Channel ch, ByteBuf packet) {
+        if (tcpAddress != null) {
+            ByteBuf prefix = ch.alloc().buffer(2).writeShort(packet.readableBytes());
+            ch.writeAndFlush(Unpooled.wrappedBuffer(prefix, packet), ch.voidPromise());
+        } else {
+            ch.writeAndFlush(new DatagramPacket(packet, remote.address()), ch.voidPromise());
+        }
     }
 
     /** Sends raw bytes to the node, unprotected (for tests that send garbage). Takes ownership. */
     public void sendRaw(ByteBuf datagram) {
         Channel ch = channel;
-        ch.writeAndFlush(new DatagramPacket(datagram, remote.address()), ch.voidPromise());
+        writeOut(ch, datagram);
     }
 
     private void sendDtls(byte[] data, int offset, int length) {
@@ -288,21 +336,20 @@ public final class RtcClient implements AutoCloseable {
         Remote r = remote;
         if (!closed && r != null) {
             dtlsOut.incrementAndGet();
-            ch.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(data, offset, length), r.address()),
-                    ch.voidPromise());
+            writeOut(ch, Unpooled.copiedBuffer(data, offset, length));
         }
     }
 
     private final class Handler extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            DatagramPacket datagram = (DatagramPacket) msg;
+            ByteBuf content = msg instanceof DatagramPacket datagram ? datagram.content() : (ByteBuf) msg;
             try {
                 if (!closed && remote != null) {
-                    onDatagram(datagram.content());
+                    onDatagram(content);
                 }
             } finally {
-                datagram.release();
+                content.release();
             }
         }
     }

@@ -107,7 +107,7 @@ final class EdgeHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private static boolean isRtcp(ByteBuf buf) {
+    static boolean isRtcp(ByteBuf buf) {
         if (buf.readableBytes() < 2) {
             return false;
         }

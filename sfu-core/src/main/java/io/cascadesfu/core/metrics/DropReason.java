@@ -35,7 +35,18 @@ public enum DropReason {
     /** The socket could not take the packet. */
     SEND_FAILED,
     /** A resend a subscriber NACKed beyond its retransmission budget (about its stream's own bitrate). */
-    RESEND_BUDGET;
+    RESEND_BUDGET,
+    /** ICE-TCP (RFC 4571): a frame of length 0 or above the largest accepted; the connection is closed. */
+    TCP_FRAME_INVALID,
+    /** ICE-TCP: the first frame was not a STUN Binding request for a known ufrag, or a frame that is none of
+     * STUN, DTLS, SRTP came later; the connection is closed. */
+    TCP_REJECTED,
+    /** ICE-TCP: no first frame in time, or a connection silent for too long; closed. */
+    TCP_TIMEOUT,
+    /** ICE-TCP: a connection accepted above the cap; closed at once. */
+    TCP_CONNECTION_LIMIT,
+    /** ICE-TCP: the connection's send buffer is full (the path is slower than the media): packet dropped. */
+    TCP_BACKPRESSURE;
 
     /** The Prometheus tag value. */
     public String tag() {

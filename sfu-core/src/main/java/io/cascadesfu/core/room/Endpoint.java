@@ -78,6 +78,11 @@ public final class Endpoint implements PeerListener {
         return worker.candidates();
     }
 
+    /** Passive ICE-TCP host candidates of this endpoint's worker; empty when ICE-TCP is off. */
+    public List<InetSocketAddress> tcpCandidates() {
+        return worker.tcpCandidates();
+    }
+
     public boolean isConnected() {
         return connected;
     }

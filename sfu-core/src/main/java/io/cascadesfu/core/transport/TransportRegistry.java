@@ -20,14 +20,30 @@ public final class TransportRegistry {
     private final Map<String, WebRtcTransport> byUfrag = new HashMap<>();
     private final Map<InetSocketAddress, WebRtcTransport> byAddress = new HashMap<>();
     private final Map<WebRtcTransport, List<InetSocketAddress>> addressesOf = new HashMap<>();
+    private UfragDirectory directory;
+    private UfragDirectory.Owner owner;
+
+    /**
+     * Publishes this registry's ufrags in the node's {@code directory} (for ICE-TCP connections, which are accepted
+     * before their worker is known), as owned by {@code owner}. Once, before the first {@link #register}.
+     */
+    public void publishTo(UfragDirectory directory, UfragDirectory.Owner owner) {
+        this.directory = directory;
+        this.owner = owner;
+    }
 
     public void register(String localUfrag, WebRtcTransport transport) {
         byUfrag.put(localUfrag, transport);
         addressesOf.putIfAbsent(transport, new ArrayList<>(2));
+        if (directory != null) {
+            directory.put(localUfrag, owner);
+        }
     }
 
     public void unregisterUfrag(String localUfrag) {
-        byUfrag.remove(localUfrag);
+        if (byUfrag.remove(localUfrag) != null && directory != null) {
+            directory.remove(localUfrag, owner);
+        }
     }
 
     public WebRtcTransport byUfrag(String localUfrag) {
@@ -65,7 +81,15 @@ public final class TransportRegistry {
 
     /** Forgets every mapping of the transport. */
     public void remove(WebRtcTransport transport) {
-        byUfrag.values().removeIf(t -> t == transport);
+        byUfrag.entrySet().removeIf(e -> {
+            if (e.getValue() != transport) {
+                return false;
+            }
+            if (directory != null) {
+                directory.remove(e.getKey(), owner);
+            }
+            return true;
+        });
         List<InetSocketAddress> list = addressesOf.remove(transport);
         if (list != null) {
             for (InetSocketAddress a : list) {

@@ -35,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * creates the {@link SrtpSession}; from then on RTP and RTCP flow. It ends when consent expires,
  * DTLS fails or closes, or {@link #close} is called.
  *
+ * <p>Paths: a remote address is a UDP address on the worker's socket, or an ICE-TCP connection (RFC 6544, accepted
+ * by {@link io.cascadesfu.core.edge.TcpEdge} and moved onto this worker), named by the connection's channel and its
+ * remote address. Both kinds follow the same rules: a nominated check selects a path, and once media flows a new
+ * path is used only after fresh SRTP arrives on it. What goes to a TCP path is framed (RFC 4571) and flushed once
+ * per loop turn.
+ *
  * <p>Threading: owned by its worker's event loop. Only the DTLS callbacks arrive on other threads,
  * and they hop back onto the loop. The SRTP session and all state here are loop-confined.
  */
@@ -63,6 +69,19 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
      * without the keys.
      */
     private InetSocketAddress pendingRemote;
+    /** The ICE-TCP connection of {@link #remote}, or null when it is a UDP address. */
+    private volatile Channel remoteTcp;
+    /** The connection of {@link #pendingRemote}, or null for UDP. */
+    private Channel pendingTcp;
+    /** The connection of the ICE agent's selected (nominated) address, or null for UDP. */
+    private Channel selectedTcp;
+    /** Live ICE-TCP connections that passed a check for this transport; closed with it. */
+    private final java.util.List<Channel> tcpPaths = new java.util.ArrayList<>(2);
+    /** ICE-TCP connections one transport may hold (a browser opens one per candidate pair it tries). */
+    public static final int MAX_TCP_PATHS = 4;
+    /** A flush of {@link #remoteTcp} is queued on the loop. */
+    private boolean tcpFlushQueued;
+    private final Runnable tcpFlush = this::flushTcp;
     /** Authenticated media from the selected address refreshes consent at most this often. */
     static final long SIGN_OF_LIFE_INTERVAL_NS = 500_000_000L;
     private long lastSignOfLifeNs = Long.MIN_VALUE / 2;
@@ -141,28 +160,49 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
         log.info("transport {} ICE restart", id);
     }
 
-    /** A STUN Binding request for this transport. Writes the response to the channel. */
-    public void onStunRequest(ByteBuf packet, StunMessage msg, InetSocketAddress from, long nowNs) {
+    /** A STUN Binding request for this transport from a UDP address. Writes the response to the channel. */
+    public IceResult onStunRequest(ByteBuf packet, StunMessage msg, InetSocketAddress from, long nowNs) {
+        return onStunRequest(packet, msg, from, null, nowNs);
+    }
+
+    /**
+     * A STUN Binding request for this transport, from a UDP address ({@code tcp} null) or over an ICE-TCP
+     * connection; the response goes back the same way. The buffer stays the caller's.
+     *
+     * @return what the ICE agent made of it (an ICE-TCP connection is kept only after a success)
+     */
+    public IceResult onStunRequest(ByteBuf packet, StunMessage msg, InetSocketAddress from, Channel tcp, long nowNs) {
         assert loop.inEventLoop();
         if (closed) {
-            return;
+            return IceResult.DROPPED;
         }
         ByteBuf out = channel.alloc().directBuffer(256);
         boolean written = false;
+        IceResult result = IceResult.DROPPED;
         try {
-            IceResult result = ice.onBindingRequest(packet, msg, from, nowNs, out);
+            result = ice.onBindingRequest(packet, msg, from, nowNs, out);
             switch (result) {
                 case SUCCESS, SUCCESS_NOMINATED -> {
-                    registry.bindAddress(from, this);
+                    if (tcp == null) {
+                        registry.bindAddress(from, this);
+                    }
+                    if (result == IceResult.SUCCESS_NOMINATED) {
+                        selectedTcp = tcp;
+                    }
                     InetSocketAddress selected = ice.selectedAddress();
                     InetSocketAddress next = selected != null ? selected : from;
+                    Channel nextTcp = selected != null ? selectedTcp : tcp;
                     if (remote == null || srtp == null) {
                         remote = next; // before media flows there is nothing to confirm with
+                        remoteTcp = nextTcp;
                         pendingRemote = null;
-                    } else if (!next.equals(remote)) {
+                        pendingTcp = null;
+                    } else if (!next.equals(remote) || nextTcp != remoteTcp) {
                         pendingRemote = next;
+                        pendingTcp = nextTcp;
                     } else {
                         pendingRemote = null;
+                        pendingTcp = null;
                     }
                 }
                 case RETRANSMISSION -> {
@@ -175,7 +215,12 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
             }
             if (out.isReadable()) {
                 metrics.sent(SfuMetrics.Kind.STUN, out.readableBytes());
-                channel.write(new DatagramPacket(out, from));
+                if (tcp == null) {
+                    channel.write(new DatagramPacket(out, from));
+                } else {
+                    writeFramed(tcp, out);
+                    tcp.flush();
+                }
                 written = true;
             }
         } finally {
@@ -183,13 +228,81 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 out.release();
             }
         }
+        return result;
     }
 
     /** A STUN Binding indication (keepalive) from a validated address: from the selected one, a sign of life. */
     public void onBindingIndication(InetSocketAddress from, long nowNs) {
+        onBindingIndication(from, null, nowNs);
+    }
+
+    /** As {@link #onBindingIndication(InetSocketAddress, long)}, over an ICE-TCP connection ({@code tcp}). */
+    public void onBindingIndication(InetSocketAddress from, Channel tcp, long nowNs) {
         assert loop.inEventLoop();
-        if (!closed && from.equals(remote)) {
+        if (!closed && from.equals(remote) && tcp == remoteTcp) {
             ice.refreshConsent(nowNs);
+        }
+    }
+
+    /**
+     * An ICE-TCP connection passed a check for this transport: it is closed with the transport. False (and the
+     * caller closes it) when the transport is closed or holds {@link #MAX_TCP_PATHS} already.
+     */
+    public boolean addTcpPath(Channel tcp) {
+        assert loop.inEventLoop();
+        if (closed || tcpPaths.size() >= MAX_TCP_PATHS) {
+            return false;
+        }
+        if (!tcpPaths.contains(tcp)) {
+            tcpPaths.add(tcp);
+        }
+        return true;
+    }
+
+    /**
+     * An ICE-TCP connection of this transport closed. If it was the selected path, media stops until the peer
+     * nominates another (consent expires otherwise).
+     */
+    public void onTcpPathClosed(Channel tcp) {
+        assert loop.inEventLoop();
+        tcpPaths.remove(tcp);
+        if (pendingTcp == tcp) {
+            pendingRemote = null;
+            pendingTcp = null;
+        }
+        if (selectedTcp == tcp) {
+            selectedTcp = null;
+        }
+        if (remoteTcp == tcp) {
+            if (!closed) {
+                log.info("transport {} lost its selected ICE-TCP path {}", id, remote);
+            }
+            remote = null;
+            remoteTcp = null;
+        }
+    }
+
+    /** True when media goes over ICE-TCP; for stats and tests. */
+    public boolean isOnTcp() {
+        return remoteTcp != null;
+    }
+
+    /**
+     * Writes the RFC 4571 length prefix and then {@code packet} to {@code tcp}; both writes are made on the loop, one
+     * right after the other, so nothing can come between them. Takes ownership of {@code packet}.
+     */
+    private static void writeFramed(Channel tcp, ByteBuf packet) {
+        ByteBuf prefix = tcp.alloc().directBuffer(2);
+        prefix.writeShort(packet.readableBytes());
+        tcp.write(prefix, tcp.voidPromise());
+        tcp.write(packet, tcp.voidPromise());
+    }
+
+    private void flushTcp() {
+        tcpFlushQueued = false;
+        Channel tcp = remoteTcp;
+        if (tcp != null) {
+            tcp.flush();
         }
     }
 
@@ -207,6 +320,11 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
      * listener. The buffer stays the caller's.
      */
     public void onSrtp(ByteBuf packet, InetSocketAddress from, long nowNs) {
+        onSrtp(packet, from, null, nowNs);
+    }
+
+    /** As {@link #onSrtp(ByteBuf, InetSocketAddress, long)}, over an ICE-TCP connection ({@code tcp}) or UDP (null). */
+    public void onSrtp(ByteBuf packet, InetSocketAddress from, Channel tcp, long nowNs) {
         assert loop.inEventLoop();
         SrtpSession session = srtp;
         if (session == null || closed) {
@@ -219,7 +337,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 metrics.drop(dropReasonOf(r));
                 return;
             }
-            confirmAddress(from, nowNs);
+            confirmAddress(from, tcp, nowNs);
             if (RtcpPacket.validateCompound(packet) <= 0) {
                 metrics.drop(DropReason.RTCP_MALFORMED);
                 return;
@@ -231,7 +349,7 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 metrics.drop(dropReasonOf(r));
                 return;
             }
-            confirmAddress(from, nowNs);
+            confirmAddress(from, tcp, nowNs);
             // Padding lies in the encrypted part: the header is fully checked only now, and only here.
             int payloadOffset = RtpPacket.validate(packet);
             if (payloadOffset < 0) {
@@ -247,16 +365,18 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
      * the selected address it refreshes consent (at most every {@link #SIGN_OF_LIFE_INTERVAL_NS}, so the address
      * comparison is not paid per packet).
      */
-    private void confirmAddress(InetSocketAddress from, long nowNs) {
-        if (nowNs - lastSignOfLifeNs > SIGN_OF_LIFE_INTERVAL_NS && from.equals(remote)) {
+    private void confirmAddress(InetSocketAddress from, Channel tcp, long nowNs) {
+        if (nowNs - lastSignOfLifeNs > SIGN_OF_LIFE_INTERVAL_NS && tcp == remoteTcp && from.equals(remote)) {
             lastSignOfLifeNs = nowNs;
             ice.refreshConsent(nowNs);
         }
         InetSocketAddress pending = pendingRemote;
-        if (pending != null && pending.equals(from)) {
-            log.info("transport {} remote address {} -> {}", id, remote, pending);
+        if (pending != null && tcp == pendingTcp && pending.equals(from)) {
+            log.info("transport {} remote address {} -> {}{}", id, remote, tcp != null ? "tcp " : "", pending);
             remote = pending;
+            remoteTcp = tcp;
             pendingRemote = null;
+            pendingTcp = null;
             metrics.addressSwitched();
         }
     }
@@ -303,6 +423,23 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
                 metrics.drop(DropReason.SEND_FAILED);
                 return;
             }
+            Channel tcp = remoteTcp;
+            if (tcp != null) {
+                if (!tcp.isWritable()) {
+                    metrics.drop(DropReason.TCP_BACKPRESSURE);
+                    return;
+                }
+                metrics.sent(rtcp ? SfuMetrics.Kind.RTCP : SfuMetrics.Kind.RTP, packet.readableBytes());
+                stats.onPacketOut();
+                handedOff = true;
+                writeFramed(tcp, packet);
+                if (!tcpFlushQueued) {
+                    // The UDP edge flushes its socket after each datagram; a TCP path is flushed once per loop turn.
+                    tcpFlushQueued = true;
+                    loop.execute(tcpFlush);
+                }
+                return;
+            }
             metrics.sent(rtcp ? SfuMetrics.Kind.RTCP : SfuMetrics.Kind.RTP, packet.readableBytes());
             stats.onPacketOut();
             channel.write(new DatagramPacket(packet, to), channel.voidPromise());
@@ -323,16 +460,29 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
 
     @Override
     public void flush() {
-        channel.flush();
+        Channel tcp = remoteTcp;
+        if (tcp != null) {
+            tcp.flush();
+        } else {
+            channel.flush();
+        }
     }
 
     /** DTLS flights from the handshake thread: copied into a buffer and written at once. */
     private void sendDtls(byte[] data, int offset, int length) {
         InetSocketAddress to = remote;
+        Channel tcp = remoteTcp;
         if (to == null || closed) {
             return;
         }
         metrics.sent(SfuMetrics.Kind.DTLS, length);
+        if (tcp != null) {
+            // From the handshake thread: prefix and record in one buffer, so one write task carries both.
+            ByteBuf framed = tcp.alloc().directBuffer(2 + length);
+            framed.writeShort(length).writeBytes(data, offset, length);
+            tcp.writeAndFlush(framed, tcp.voidPromise());
+            return;
+        }
         channel.writeAndFlush(new DatagramPacket(Unpooled.copiedBuffer(data, offset, length), to), channel.voidPromise());
     }
 
@@ -380,6 +530,10 @@ public final class WebRtcTransport implements MediaTransport, DtlsListener {
         closed = true;
         registry.remove(this);
         stats.transportClosed();
+        for (Channel tcp : new java.util.ArrayList<>(tcpPaths)) {
+            tcp.close();
+        }
+        tcpPaths.clear();
         if (dtls != null) {
             dtls.close();
         }

@@ -6,6 +6,7 @@ import io.cascadesfu.core.edge.UdpEdge;
 import io.cascadesfu.core.ice.IceCredentials;
 import io.cascadesfu.core.metrics.SfuMetrics;
 import io.cascadesfu.core.transport.TransportRegistry;
+import io.cascadesfu.core.transport.UfragDirectory;
 import io.cascadesfu.core.transport.WebRtcTransport;
 import io.netty.channel.EventLoop;
 import java.lang.management.ManagementFactory;
@@ -39,12 +40,22 @@ public final class MediaWorker implements AutoCloseable {
     private final WorkerStats stats;
     private final UdpEdge edge;
     private final List<InetSocketAddress> candidates;
+    private final List<InetSocketAddress> tcpCandidates;
     private final ScheduledFuture<?> consentTimer;
     private volatile long threadId = -1;
     private volatile int routerCount;
 
     public MediaWorker(int index, InetSocketAddress bind, MediaConfig config, DtlsCertificate certificate,
                        SfuMetrics metrics, ExecutorService handshakeExecutor) {
+        this(index, bind, config, certificate, metrics, handshakeExecutor, null);
+    }
+
+    /**
+     * As above; with a {@code directory} (ICE-TCP on), this worker's ufrags are published in it so that the TCP edge
+     * can move a connection here, and {@link #tcpCandidates()} advertises {@link MediaConfig#tcpPort()}.
+     */
+    public MediaWorker(int index, InetSocketAddress bind, MediaConfig config, DtlsCertificate certificate,
+                       SfuMetrics metrics, ExecutorService handshakeExecutor, UfragDirectory directory) {
         this.index = index;
         this.config = config;
         this.certificate = certificate;
@@ -52,19 +63,25 @@ public final class MediaWorker implements AutoCloseable {
         this.handshakeExecutor = handshakeExecutor;
         this.stats = new WorkerStats(index, this, metrics.registry());
         this.edge = UdpEdge.bind(bind, "sfu-media-" + index, registry, metrics, stats);
-        this.candidates = candidateAddresses(config, edge.localAddress());
+        this.candidates = candidateAddresses(config, edge.localAddress(), edge.localAddress().getPort());
+        if (directory != null && config.tcpPort() != 0) {
+            registry.publishTo(directory, new UfragDirectory.Owner(loop(), registry, stats, this::flush));
+            this.tcpCandidates = candidateAddresses(config, edge.localAddress(), config.tcpPort());
+        } else {
+            this.tcpCandidates = List.of();
+        }
         loop().execute(() -> threadId = Thread.currentThread().getId());
         this.consentTimer = loop().scheduleAtFixedRate(this::checkConsent, 1, 1, TimeUnit.SECONDS);
     }
 
-    private static List<InetSocketAddress> candidateAddresses(MediaConfig config, InetSocketAddress bound) {
+    private static List<InetSocketAddress> candidateAddresses(MediaConfig config, InetSocketAddress bound, int port) {
         List<InetSocketAddress> list = new ArrayList<>();
         for (String host : config.advertisedHosts()) {
-            list.add(new InetSocketAddress(host, bound.getPort()));
+            list.add(new InetSocketAddress(host, port));
         }
         if (list.isEmpty()) {
             String host = bound.getAddress().isAnyLocalAddress() ? "127.0.0.1" : bound.getAddress().getHostAddress();
-            list.add(new InetSocketAddress(host, bound.getPort()));
+            list.add(new InetSocketAddress(host, port));
         }
         return List.copyOf(list);
     }
@@ -131,6 +148,14 @@ public final class MediaWorker implements AutoCloseable {
     /** Host candidates to advertise: the advertised addresses with this worker's port. */
     public List<InetSocketAddress> candidates() {
         return candidates;
+    }
+
+    /**
+     * Passive ICE-TCP host candidates (RFC 6544): the advertised addresses with the node's TCP port; empty when
+     * ICE-TCP is off.
+     */
+    public List<InetSocketAddress> tcpCandidates() {
+        return tcpCandidates;
     }
 
     public InetSocketAddress localAddress() {

@@ -35,9 +35,36 @@ public final class MediaHarness implements AutoCloseable {
     private final List<RtcClient> clients = new ArrayList<>();
 
     public MediaHarness(Duration consentTimeout) {
-        engine = MediaEngine.start(new MediaConfig("127.0.0.1", 0, List.of(), consentTimeout, Duration.ofSeconds(5)),
-                DtlsCertificate.generate(), metrics);
+        this(new MediaConfig("127.0.0.1", 0, List.of(), consentTimeout, Duration.ofSeconds(5)));
+    }
+
+    /** An engine with {@code config} (its first worker is {@link #worker}). */
+    public MediaHarness(MediaConfig config) {
+        engine = MediaEngine.start(config, DtlsCertificate.generate(), metrics);
         worker = engine.worker(0);
+    }
+
+    /** A loopback engine with ICE-TCP on a free port. */
+    public static MediaHarness withIceTcp() {
+        return new MediaHarness(new MediaConfig("127.0.0.1", 0, List.of(), Duration.ofSeconds(30),
+                Duration.ofSeconds(5)).withTcpPort(freeTcpPort()));
+    }
+
+    /** A TCP port free a moment ago on 127.0.0.1. */
+    public static int freeTcpPort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A client that dials the engine's ICE-TCP port. */
+    public RtcClient newTcpClient(RtcClient.Listener listener) {
+        RtcClient c = RtcClient.overTcp(clientGroup, io.netty.channel.socket.nio.NioSocketChannel.class,
+                engine.tcpAddress(), clientCertificate, dtlsExecutor, listener);
+        clients.add(c);
+        return c;
     }
 
     public MediaHarness() {

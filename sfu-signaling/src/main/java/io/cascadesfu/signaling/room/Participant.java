@@ -563,7 +563,8 @@ final class Participant implements EndpointListener, TrackSource {
 
     private LocalTransportParams localParams(Endpoint e) {
         IceCredentials c = e.localCredentials();
-        return new LocalTransportParams(c.ufrag(), c.pwd(), manager.engine().fingerprintSha256(), e.candidates());
+        return new LocalTransportParams(c.ufrag(), c.pwd(), manager.engine().fingerprintSha256(), e.candidates(),
+                e.tcpCandidates());
     }
 
     private static SessionDescription parse(String sdp) throws SignalingException {

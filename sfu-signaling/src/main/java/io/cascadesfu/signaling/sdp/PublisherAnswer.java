@@ -132,7 +132,7 @@ public final class PublisherAnswer {
             sdp.line("m=" + section.kind() + " 9 " + SdpWriter.PROTOCOL + " " + codec.formats())
                     .line("c=IN IP4 0.0.0.0");
             if (section.mid().equals(answerBundle.get(0))) {
-                sdp.candidates(local.candidates());
+                sdp.candidates(local.candidates(), local.tcpCandidates());
             }
             sdp.transport(local, "passive")
                     .line("a=mid:" + section.mid())

@@ -10,6 +10,11 @@ final class SdpWriter {
     static final String PROTOCOL = "UDP/TLS/RTP/SAVPF";
     /** Priority of every host candidate: type preference 126, local preference 65535, component 1. */
     static final long HOST_CANDIDATE_PRIORITY = 2130706431L;
+    /**
+     * Priority of a passive TCP host candidate (RFC 6544 section 4.2): type preference 126, local preference
+     * 2^13 * direction-pref 4 (passive) + other-pref 8191 = 40959, component 1. Below {@link #HOST_CANDIDATE_PRIORITY}.
+     */
+    static final long TCP_PASSIVE_CANDIDATE_PRIORITY = (126L << 24) | (40959L << 8) | 255;
 
     private final StringBuilder sdp = new StringBuilder(4096);
 
@@ -40,14 +45,34 @@ final class SdpWriter {
      * for candidates sharing a base IP address and different otherwise (RFC 8445 section 5.1.1.3).
      */
     SdpWriter candidates(List<InetSocketAddress> addresses) {
+        return candidates(addresses, List.of());
+    }
+
+    /**
+     * Host UDP candidates, then passive TCP host candidates (RFC 6544 section 4.5: {@code tcptype passive}, port the
+     * listening one) at {@link #TCP_PASSIVE_CANDIDATE_PRIORITY}, below every UDP candidate so a client uses TCP only
+     * when UDP fails; then a=end-of-candidates. A TCP candidate's foundation differs from every UDP one (RFC 8445
+     * 5.1.1.3: the transport protocol is part of it).
+     */
+    SdpWriter candidates(List<InetSocketAddress> udp, List<InetSocketAddress> tcp) {
         Map<String, Integer> foundations = new HashMap<>();
-        for (InetSocketAddress address : addresses) {
-            String ip = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
-            int foundation = foundations.computeIfAbsent(ip, k -> foundations.size() + 1);
+        for (InetSocketAddress address : udp) {
+            String ip = ipOf(address);
+            int foundation = foundations.computeIfAbsent("udp " + ip, k -> foundations.size() + 1);
             line("a=candidate:" + foundation + " 1 udp " + HOST_CANDIDATE_PRIORITY + " " + ip + " "
                     + address.getPort() + " typ host");
         }
+        for (InetSocketAddress address : tcp) {
+            String ip = ipOf(address);
+            int foundation = foundations.computeIfAbsent("tcp " + ip, k -> foundations.size() + 1);
+            line("a=candidate:" + foundation + " 1 tcp " + TCP_PASSIVE_CANDIDATE_PRIORITY + " " + ip + " "
+                    + address.getPort() + " typ host tcptype passive");
+        }
         return line("a=end-of-candidates");
+    }
+
+    private static String ipOf(InetSocketAddress address) {
+        return address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
     }
 
     /** a=rtpmap, a=rtcp-fb, a=fmtp of one codec, then its red and rtx formats if it has them. */

@@ -68,7 +68,7 @@ public final class SubscriberOffer {
             sdp.line("m=" + slot.kind() + " 9 " + SdpWriter.PROTOCOL + " " + codec.formats())
                     .line("c=IN IP4 0.0.0.0");
             if (first) {
-                sdp.candidates(local.candidates());
+                sdp.candidates(local.candidates(), local.tcpCandidates());
                 first = false;
             }
             sdp.transport(local, "actpass")

@@ -24,6 +24,17 @@ class PublisherAnswerTest {
             "urn:3gpp:video-orientation");
     private static final List<String> VP8_FIRST = List.of("VP8", "H264");
 
+    @Test
+    void answersWithAPassiveTcpCandidateWhenIceTcpIsOn() throws SdpException {
+        LocalTransportParams withTcp = new LocalTransportParams(LOCAL.iceUfrag(), LOCAL.icePwd(),
+                LOCAL.fingerprintSha256(), LOCAL.candidates(), List.of(new InetSocketAddress("192.0.2.10", 40443)));
+        String sdp = PublisherAnswer.build(SdpParser.parse(SdpFixtures.load(SdpFixtures.SENDONLY)), withTcp,
+                VP8_FIRST, SUPPORTED_EXTENSIONS).sdp();
+        assertTrue(sdp.contains("\r\na=candidate:1 1 udp 2130706431 192.0.2.10 40000 typ host\r\n"
+                + "a=candidate:2 1 tcp 2124414975 192.0.2.10 40443 typ host tcptype passive\r\n"
+                + "a=end-of-candidates\r\n"), sdp);
+    }
+
     private static PublisherAnswer.Result answer(String offerSdp, List<String> preference) throws SdpException {
         return PublisherAnswer.build(SdpParser.parse(offerSdp), LOCAL, preference, SUPPORTED_EXTENSIONS);
     }

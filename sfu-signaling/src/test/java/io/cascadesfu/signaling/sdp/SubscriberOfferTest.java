@@ -100,6 +100,20 @@ class SubscriberOfferTest {
     }
 
     @Test
+    void writesPassiveTcpCandidatesBelowTheUdpOnesWhenIceTcpIsOn() {
+        LocalTransportParams withTcp = new LocalTransportParams(LOCAL.iceUfrag(), LOCAL.icePwd(),
+                LOCAL.fingerprintSha256(), List.of(new InetSocketAddress("192.0.2.10", 40000)),
+                List.of(new InetSocketAddress("192.0.2.10", 443)));
+        String sdp = SubscriberOffer.build(withTcp, 42L, 2L, SLOTS);
+
+        // RFC 6544: passive, port the listening one; its own foundation; priority below UDP's 2130706431.
+        assertTrue(sdp.contains("\r\na=candidate:1 1 udp 2130706431 192.0.2.10 40000 typ host\r\n"
+                + "a=candidate:2 1 tcp 2124414975 192.0.2.10 443 typ host tcptype passive\r\n"
+                + "a=end-of-candidates\r\n"), sdp);
+        assertEquals(2, sdp.split("a=candidate:", -1).length - 1);
+    }
+
+    @Test
     void sessionVersionIncreasesAcrossRenegotiationAndMlineOrderIsStable() throws SdpException {
         String first = SubscriberOffer.build(LOCAL, 42L, 2L, SLOTS);
         List<SubscriberSlot> reused = List.of(SLOTS.get(0), SLOTS.get(1),
