@@ -315,6 +315,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 ObjectNode tn = tracks.addObject();
                 tn.put("trackId", t.trackId());
                 tn.put("muted", t.muted());
+                tn.put("paused", t.track() != null && t.track().isPaused()); // an operator's mute stops the media
                 tn.set("info", TrackJson.write(t.info()));
             }
         }
@@ -380,6 +381,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
                     track = publishRemote(link, trackId, info);
                 }
                 listedTracks.put(trackId, true);
+                boolean paused = t.path("paused").asBoolean(false);
+                if (track.isPaused() != paused) {
+                    track.setPaused(paused); // paused at its origin: its copy here too (no gap, a keyframe on resume)
+                }
                 tracks.add(new RoomManager.TrackView(trackId, info, t.path("muted").asBoolean(false), track));
             }
             views.add(new RoomManager.ParticipantView(id, identity, name == null ? identity : name, tracks));

@@ -85,6 +85,10 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
         return SimpleConsumer.ANY_LAYER;
     }
 
+    /** The producer stopped forwarding (an operator's mute); what comes after it starts a new source. */
+    void onProducerPaused() {
+    }
+
     /** The far end of a pipe asks for layers up to {@code maxLayer} (-1: none). */
     void onLayerRequest(int maxLayer, long nowNs) {
     }

@@ -53,7 +53,7 @@ public final class PipeConsumer extends Consumer {
     @Override
     void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, int layer, boolean keyframe,
                        long nowNs) {
-        if (isClosed() || !subscriber.transport().isConnected()
+        if (isClosed() || !subscriber.transport().isConnected() || producer.paused
                 || (layer > 0 && layer > requestedMaxLayer(nowNs))) {
             return; // the far side's subscribers want no layer this high: it does not cross
         }
@@ -79,7 +79,7 @@ public final class PipeConsumer extends Consumer {
      */
     @Override
     void onNack(ByteBuf rtcp, int off, long nowNs) {
-        if (isClosed() || !subscriber.transport().isConnected()) {
+        if (isClosed() || !subscriber.transport().isConnected() || producer.paused) {
             return;
         }
         long layerIndex = (RtcpPacket.mediaSsrc(rtcp, off) - params.ssrc()) & 0xFFFF_FFFFL;

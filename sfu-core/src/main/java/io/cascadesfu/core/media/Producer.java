@@ -212,6 +212,27 @@ public final class Producer {
         return cache == null ? null : cache.get(seq);
     }
 
+    /** Forwarding stopped by the node (an operator's mute): consumers send nothing, pipes carry nothing. */
+    boolean paused;
+
+    /** Stops or resumes forwarding to every consumer; on resume a keyframe is asked for. Worker loop. */
+    public void setPaused(boolean paused, long nowNs) {
+        boolean resumed = this.paused && !paused;
+        if (paused && !this.paused) {
+            for (int i = 0; i < consumers.size(); i++) {
+                consumers.get(i).onProducerPaused();
+            }
+        }
+        this.paused = paused;
+        if (resumed) {
+            requestKeyframe(nowNs);
+        }
+    }
+
+    public boolean isPaused() {
+        return paused;
+    }
+
     /** Asks the publisher for a keyframe on every stream (see {@link #requestKeyframe(int, long)}). */
     public void requestKeyframe(long nowNs) {
         for (int i = 0; i < streams.length; i++) {

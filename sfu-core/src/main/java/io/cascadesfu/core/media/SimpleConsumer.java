@@ -138,6 +138,17 @@ public final class SimpleConsumer extends Consumer {
     }
 
     @Override
+    void onProducerPaused() {
+        if (producer.kind() == TrackKind.VIDEO) {
+            currentLayer = -1; // resumes on a keyframe
+        }
+        rewriter.switchSource(); // the numbers go on from the last sent, without a gap for the paused time
+        if (vp8 != null) {
+            vp8.switchSource();
+        }
+    }
+
+    @Override
     int wantedLayerCap(long nowNs) {
         return maxLayer < 0 ? -1 : preferenceCap(maxLayer, producer.streamCount());
     }
@@ -187,6 +198,12 @@ public final class SimpleConsumer extends Consumer {
     void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, int layer, boolean keyframe,
                        long nowNs) {
         if (isClosed() || !subscriber.transport().isConnected()) {
+            return;
+        }
+        if (producer.paused) {
+            if (producer.kind() == TrackKind.VIDEO) {
+                currentLayer = -1; // resumes on a keyframe
+            }
             return;
         }
         if (layer != currentLayer || producer.streamCount() > 1) {

@@ -268,8 +268,13 @@ public final class Room {
             });
             // Nothing is lost inside the node: the origin producer asks the publisher for what it lost.
             ProducerParams piped = track.params().piped(ssrc);
-            dest.execute(() -> created.destProducer = destRouter.produce(track.id() + "~" + dest.index(),
-                    pipe.peer(dest), piped));
+            boolean paused = track.paused;
+            dest.execute(() -> {
+                created.destProducer = destRouter.produce(track.id() + "~" + dest.index(), pipe.peer(dest), piped);
+                if (paused) {
+                    created.destProducer.setPaused(true, System.nanoTime());
+                }
+            });
             p = created;
         }
         p.subscribers++;

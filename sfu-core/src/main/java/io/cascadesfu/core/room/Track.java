@@ -67,6 +67,36 @@ public final class Track {
     }
 
     /** Subscriptions to this track (subscribers and relay links). Control thread. */
+    /**
+     * Stops (or resumes) forwarding this track to everyone, on this node and over pipes and relay links: what an
+     * operator's mute does. On resume a keyframe is asked for. Control thread.
+     */
+    public void setPaused(boolean paused) {
+        this.paused = paused;
+        endpoint.worker().execute(() -> {
+            if (producer != null) {
+                producer.setPaused(paused, System.nanoTime());
+            }
+        });
+        // Its copies behind pipes too, so that their consumers also start again from a keyframe on resume.
+        for (PipedTrack p : piped) {
+            if (p != null) {
+                p.destination.execute(() -> {
+                    if (p.destProducer != null) {
+                        p.destProducer.setPaused(paused, System.nanoTime());
+                    }
+                });
+            }
+        }
+    }
+
+    /** Set by {@link #setPaused}; control thread. */
+    boolean paused;
+
+    public boolean isPaused() {
+        return paused;
+    }
+
     public int subscriptionCount() {
         return subscriptions.size();
     }

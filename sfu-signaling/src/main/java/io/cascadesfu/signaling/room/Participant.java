@@ -304,6 +304,9 @@ final class Participant implements EndpointListener, TrackSource {
      * {@code mute}, and so is this participant, which did not ask. Returns whether the state changed.
      */
     boolean muteByOperator(PublishedTrack t, boolean muted) {
+        if (t.track != null) {
+            t.track.setPaused(muted); // the media stops too, not only the signalled state
+        }
         return setMuted(t, muted, true);
     }
 
@@ -312,6 +315,9 @@ final class Participant implements EndpointListener, TrackSource {
             return false;
         }
         t.muted = muted;
+        if (!muted && t.track != null) {
+            t.track.setPaused(false); // unmuted by its publisher: what an operator paused flows again
+        }
         ObjectNode event = JSON.objectNode();
         event.put("type", "track_muted");
         event.put("participantId", id);
