@@ -767,6 +767,8 @@ class SignalingProtocolTest {
         for (String section : sections.subList(1, sections.size())) {
             String mid = section.lines().filter(l -> l.startsWith("a=mid:")).findFirst().orElseThrow().substring(6);
             kindOfMid.put(mid, section.substring(0, section.indexOf(' ')));
+            assertTrue(section.contains("\r\na=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"),
+                    "every section offers sdes:mid: " + section);
         }
         assertEquals(Math.max(2, Math.min(4, config.rooms.maxSubscribeSections)), kindOfMid.size(), sdp);
         Map<String, String> midOfKind = new java.util.HashMap<>();

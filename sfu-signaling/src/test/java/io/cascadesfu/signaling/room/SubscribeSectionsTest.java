@@ -156,6 +156,25 @@ class SubscribeSectionsTest {
         assertEquals(SubscribeSections.MAX_SECTIONS, sections.all().size());
     }
 
+    @Test
+    void everySectionOffersTheMidHeaderExtension() throws SdpException {
+        SubscribeSections sections = new SubscribeSections(8);
+        PublishedTrack mic = publish(sections, "audio");
+        publish(sections, "video");
+        offerAndAnswer(sections);
+        unpublish(sections, mic);
+
+        SessionDescription offer = offerAndAnswer(sections);
+        Integer id = null;
+        for (MediaSection m : offer.media()) {
+            HeaderExtension mid = m.extensions().stream()
+                    .filter(e -> e.uri().equals("urn:ietf:params:rtp-hdrext:sdes:mid")).findFirst().orElse(null);
+            assertNotNull(mid, "section " + m.mid() + " (" + m.direction() + ") offers sdes:mid");
+            id = id == null ? mid.id() : id;
+            assertEquals(id, mid.id(), "one id for one URI across the BUNDLE group (RFC 8843)");
+        }
+    }
+
     // ---------------------------------------------------------------- the room, the client
 
     private PublishedTrack track(String kind) {
