@@ -11,7 +11,7 @@ package io.cascadesfu.core.media;
  *                     retransmissions then go in the stream itself, numbered as first sent
  * @param rtxPayloadType payload type of rtx for this stream's codec, -1 if none
  * @param red          how RFC 2198 redundancy (Opus red) is passed on, null if the publisher sends none
- * @param midExtensionId subscriber-side id (1..14) of the {@code sdes:mid} header extension (RFC 8843 15.2): every
+ * @param midExtensionId subscriber-side id (1..14) of the {@code sdes:mid} header extension (RFC 8843): every
  *                     packet sent gets an element with {@link #mid}; 0 if not negotiated. The publisher's own mid
  *                     element must be removed by {@link #extensionIds}
  * @param mid          the subscriber's mid of the m-section this track is sent in, ASCII, 1..16 bytes; null when

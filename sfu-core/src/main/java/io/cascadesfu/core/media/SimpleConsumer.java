@@ -42,7 +42,7 @@ public final class SimpleConsumer extends Consumer {
     public static final int ANY_LAYER = Integer.MAX_VALUE;
 
     private final byte[] extensionIds;
-    /** The sdes:mid element every packet gets (RFC 8843 15.2): its subscriber-side id (0: none) and data. */
+    /** The sdes:mid element every packet gets (RFC 8843): its subscriber-side id (0: none) and data. */
     private final int midId;
     private final byte[] mid;
     /** Bytes the header may grow by for it. */

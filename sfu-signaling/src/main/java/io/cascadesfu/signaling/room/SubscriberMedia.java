@@ -39,7 +39,7 @@ final class SubscriberMedia {
             VIDEO_ORIENTATION_URI, 2,
             TRANSPORT_CC_URI, 3);
     /**
-     * Subscriber-side id of sdes:mid (RFC 8843 15.2), offered in every section: the node writes each section's own
+     * Subscriber-side id of sdes:mid (RFC 8843), offered in every section: the node writes each section's own
      * mid into the packets it sends there. Not in {@link #SUBSCRIBER_EXTENSION_IDS}: the publisher's mid element
      * names the publisher's section, so it is removed, not renumbered.
      */
