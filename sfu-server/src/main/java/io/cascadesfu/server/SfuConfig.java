@@ -164,6 +164,11 @@ public final class SfuConfig {
         public int maxParticipants = 100;
         public int maxTracksPerParticipant = 16;
         public int maxTracksPerRoom = 256;
+        /**
+         * A subscribe PC gets a new m-section for each new track until it has this many; beyond, a track reuses
+         * the section of the same kind that has been inactive longest.
+         */
+        public int maxSubscribeSections = 64;
     }
 
     public static final class Codecs {
@@ -243,6 +248,9 @@ public final class SfuConfig {
             rooms.maxTracksPerParticipant = parseInt("SFU_MAX_TRACKS_PER_PARTICIPANT", v);
         }
         if ((v = env.get("SFU_MAX_TRACKS_PER_ROOM")) != null) rooms.maxTracksPerRoom = parseInt("SFU_MAX_TRACKS_PER_ROOM", v);
+        if ((v = env.get("SFU_MAX_SUBSCRIBE_SECTIONS")) != null) {
+            rooms.maxSubscribeSections = parseInt("SFU_MAX_SUBSCRIBE_SECTIONS", v);
+        }
         if ((v = env.get("SFU_JOIN_TIMEOUT_SECONDS")) != null) http.joinTimeoutSeconds = parseInt("SFU_JOIN_TIMEOUT_SECONDS", v);
         if ((v = env.get("SFU_MAX_CONNECTIONS")) != null) http.maxConnections = parseInt("SFU_MAX_CONNECTIONS", v);
         if ((v = env.get("SFU_MAX_CONNECTIONS_PER_ADDRESS")) != null) {
@@ -332,6 +340,12 @@ public final class SfuConfig {
             // Every track is an m-section in each member's subscribe offer; the browser's answer to ~500 of them
             // approaches the 256 KiB message limit.
             throw new ConfigException("rooms.maxTracksPerRoom must be at most 512");
+        }
+        if (rooms.maxSubscribeSections < 1
+                || rooms.maxSubscribeSections > io.cascadesfu.signaling.sdp.SdpParser.MAX_MEDIA_SECTIONS) {
+            // The node parses the answer with every section; it refuses more than this many.
+            throw new ConfigException("rooms.maxSubscribeSections must be between 1 and "
+                    + io.cascadesfu.signaling.sdp.SdpParser.MAX_MEDIA_SECTIONS);
         }
         if (rooms.maxParticipants < 1) {
             throw new ConfigException("rooms.maxParticipants must be at least 1");

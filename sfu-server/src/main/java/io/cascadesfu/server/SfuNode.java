@@ -82,7 +82,7 @@ public final class SfuNode implements AutoCloseable {
         SignalingConfig signalingConfig = new SignalingConfig(config.http.bind, config.http.port, config.dev, keys,
                 config.auth.devKeyId, config.codecs.video, config.http.maxMessageBytes, config.rooms.maxParticipants,
                 Duration.ofSeconds(config.http.joinTimeoutSeconds), config.rooms.maxTracksPerParticipant,
-                config.rooms.maxTracksPerRoom);
+                config.rooms.maxTracksPerRoom, config.rooms.maxSubscribeSections);
         TokenService tokens = new TokenService(keys, Clock.systemUTC());
         this.rooms = new RoomManager(engine, signalingConfig, registry);
         if (config.cluster.enabled()) {

@@ -75,6 +75,7 @@ class SfuConfigTest {
         assertEquals(Map.of(), c.auth.keys);
         assertEquals("dev", c.auth.devKeyId);
         assertEquals(100, c.rooms.maxParticipants);
+        assertEquals(64, c.rooms.maxSubscribeSections);
         assertEquals(List.of("VP8", "H264"), c.codecs.video);
     }
 
@@ -104,6 +105,7 @@ class SfuConfigTest {
                   devKeyId: main
                 rooms:
                   maxParticipants: 8
+                  maxSubscribeSections: 12
                 codecs:
                   video: [H264]
                 """.formatted(SECRET, SECRET)), Map.of());
@@ -123,6 +125,7 @@ class SfuConfigTest {
         assertEquals(List.of("main", "backup"), List.copyOf(c.auth.keys.keySet()), "key order is kept");
         assertEquals("main", c.auth.devKeyId);
         assertEquals(8, c.rooms.maxParticipants);
+        assertEquals(12, c.rooms.maxSubscribeSections);
         assertEquals(List.of("H264"), c.codecs.video);
     }
 
@@ -360,6 +363,13 @@ class SfuConfigTest {
         assertTrue(refused(yaml("dev: true\nmedia:\n  dtlsHandshakeTimeoutSeconds: 0\n"), Map.of())
                 .contains("media.dtlsHandshakeTimeoutSeconds"));
         assertTrue(refused(yaml("dev: true\nrooms:\n  maxParticipants: 0\n"), Map.of()).contains("rooms.maxParticipants"));
+    }
+
+    @Test
+    void maxSubscribeSectionsComesFromTheEnvironmentAndStaysWithinTheSdpLimit() {
+        assertEquals(3, SfuConfig.load(null, Map.of("SFU_MAX_SUBSCRIBE_SECTIONS", "3")).rooms.maxSubscribeSections);
+        assertTrue(refused(null, Map.of("SFU_MAX_SUBSCRIBE_SECTIONS", "0")).contains("rooms.maxSubscribeSections"));
+        assertTrue(refused(null, Map.of("SFU_MAX_SUBSCRIBE_SECTIONS", "513")).contains("rooms.maxSubscribeSections"));
     }
 
     // ------------------------------------------------------------------ cluster: public URL, fleet registry

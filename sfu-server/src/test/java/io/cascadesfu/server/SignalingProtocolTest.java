@@ -728,6 +728,63 @@ class SignalingProtocolTest {
     }
 
     @Test
+    void aNewPublisherGetsNewSubscribeSectionsBelowTheBoundAndReusesInactiveOnesOfItsKindBeyondIt() throws Exception {
+        assertEquals(Map.of("audio", "2", "video", "3"), midsOfTheSecondPublisher(testConfig()),
+                "below rooms.maxSubscribeSections (64) the tracks get new m-sections");
+
+        SfuConfig bounded = testConfig();
+        bounded.rooms.maxSubscribeSections = 2;
+        restartNode(bounded);
+        Map<String, String> reused = midsOfTheSecondPublisher(bounded);
+        assertEquals(Map.of("audio", "0", "video", "1"), reused,
+                "at the bound the inactive sections of the same kind are reused");
+    }
+
+    /**
+     * Alice publishes audio and video, bob subscribes; alice leaves, bob answers the offer that makes her sections
+     * inactive; carol publishes the same: which mid bob's next offer gives each of carol's tracks, by kind.
+     */
+    private Map<String, String> midsOfTheSecondPublisher(SfuConfig config) throws Exception {
+        Joined alice = joinAs("alice");
+        alice.ws().send("type", "publish_offer", "sdp", SENDONLY_OFFER);
+        alice.ws().next("publish_answer");
+        Joined bob = joinAs("bob");
+        JsonNode first = bob.ws().next("subscribe_offer");
+        bob.ws().send("type", "subscribe_answer", "sdp", browserAnswerTo(first.get("sdp").asText()), "version", 1);
+        alice.ws().send("type", "leave");
+        JsonNode second = bob.ws().next("subscribe_offer");
+        bob.ws().send("type", "subscribe_answer", "sdp", browserAnswerTo(second.get("sdp").asText()), "version", 2);
+        bob.ws().pingPong();
+
+        Joined carol = joinAs("carol");
+        carol.ws().send("type", "publish_offer", "sdp", SENDONLY_OFFER);
+        carol.ws().next("publish_answer");
+        JsonNode third = bob.ws().next("subscribe_offer");
+        assertEquals(3, third.get("version").asLong());
+        String sdp = third.get("sdp").asText();
+        List<String> sections = List.of(sdp.split("\r\nm="));
+        Map<String, String> kindOfMid = new java.util.HashMap<>();
+        for (String section : sections.subList(1, sections.size())) {
+            String mid = section.lines().filter(l -> l.startsWith("a=mid:")).findFirst().orElseThrow().substring(6);
+            kindOfMid.put(mid, section.substring(0, section.indexOf(' ')));
+            assertTrue(section.contains("\r\na=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"),
+                    "every section offers sdes:mid: " + section);
+        }
+        assertEquals(Math.max(2, Math.min(4, config.rooms.maxSubscribeSections)), kindOfMid.size(), sdp);
+        Map<String, String> midOfKind = new java.util.HashMap<>();
+        for (JsonNode t : third.get("tracks")) {
+            assertEquals(carol.id(), t.get("participantId").asText());
+            String kind = t.get("kind").asText();
+            assertEquals(kind, kindOfMid.get(t.get("mid").asText()), "a section keeps its kind: " + sdp);
+            midOfKind.put(kind, t.get("mid").asText());
+        }
+        for (Joined j : List.of(bob, carol)) {
+            j.ws().send("type", "leave");
+        }
+        return midOfKind;
+    }
+
+    @Test
     void publishOfferWithGarbageSdpGetsBadSdpAndSocketStaysOpen() throws Exception {
         Joined alice = joinAs("alice");
         alice.ws().send("type", "publish_offer", "sdp", "v=0\r\nthis is not sdp", "id", "g");

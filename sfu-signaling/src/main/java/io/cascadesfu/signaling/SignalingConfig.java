@@ -17,11 +17,17 @@ import java.util.Map;
  * @param joinTimeout      a socket that has not sent {@code join} this long after opening is closed
  * @param maxTracksPerParticipant tracks one participant may publish; more get {@code too_many_tracks}
  * @param maxTracksPerRoom tracks a room may hold (each is an m-section in every other member's subscribe offer)
+ * @param maxSubscribeSections a subscribe PC gets a new m-section per new track while it has fewer than this many;
+ *                         beyond, a new track reuses the inactive section of its kind that has been inactive longest
  */
 public record SignalingConfig(String httpBindHost, int httpPort, boolean dev, Map<String, String> keys, String devKeyId,
                               List<String> videoCodecs, int maxMessageBytes, int maxParticipantsPerRoom,
-                              java.time.Duration joinTimeout, int maxTracksPerParticipant, int maxTracksPerRoom) {
+                              java.time.Duration joinTimeout, int maxTracksPerParticipant, int maxTracksPerRoom,
+                              int maxSubscribeSections) {
     public SignalingConfig {
+        if (maxSubscribeSections < 1) {
+            throw new IllegalArgumentException("maxSubscribeSections must be at least 1");
+        }
         keys = Map.copyOf(keys);
         videoCodecs = List.copyOf(videoCodecs);
     }

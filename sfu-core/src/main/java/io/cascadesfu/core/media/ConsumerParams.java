@@ -11,9 +11,19 @@ package io.cascadesfu.core.media;
  *                     retransmissions then go in the stream itself, numbered as first sent
  * @param rtxPayloadType payload type of rtx for this stream's codec, -1 if none
  * @param red          how RFC 2198 redundancy (Opus red) is passed on, null if the publisher sends none
+ * @param midExtensionId subscriber-side id (1..14) of the {@code sdes:mid} header extension (RFC 8843): every
+ *                     packet sent gets an element with {@link #mid}; 0 if not negotiated. The publisher's own mid
+ *                     element must be removed by {@link #extensionIds}
+ * @param mid          the subscriber's mid of the m-section this track is sent in, ASCII, 1..16 bytes; null when
+ *                     {@code midExtensionId} is 0
  */
 public record ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, long rtxSsrc, int rtxPayloadType,
-                             RedMapping red) {
+                             RedMapping red, int midExtensionId, String mid) {
+
+    public ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, long rtxSsrc, int rtxPayloadType,
+                          RedMapping red) {
+        this(ssrc, payloadType, extensionIds, rtxSsrc, rtxPayloadType, red, 0, null);
+    }
 
     /**
      * Red from a publisher: its red and primary payload types, and the subscriber's red payload type (-1: it did not
@@ -53,5 +63,15 @@ public record ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, lo
             throw new IllegalArgumentException("extensionIds must have 256 entries");
         }
         extensionIds = extensionIds.clone();
+        if (midExtensionId != 0 && (midExtensionId < 1 || midExtensionId > 14 || mid == null || mid.isEmpty()
+                || mid.length() > 16 || !mid.chars().allMatch(c -> c > ' ' && c < 0x7f))) {
+            throw new IllegalArgumentException("mid extension " + midExtensionId + " with mid '" + mid
+                    + "': expected an id 1..14 and 1..16 printable ASCII characters");
+        }
+    }
+
+    /** {@link #mid} as the bytes of the extension element, null if none. */
+    public byte[] midBytes() {
+        return midExtensionId == 0 ? null : mid.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 }

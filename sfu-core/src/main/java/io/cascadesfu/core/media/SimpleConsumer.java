@@ -42,6 +42,11 @@ public final class SimpleConsumer extends Consumer {
     public static final int ANY_LAYER = Integer.MAX_VALUE;
 
     private final byte[] extensionIds;
+    /** The sdes:mid element every packet gets (RFC 8843): its subscriber-side id (0: none) and data. */
+    private final int midId;
+    private final byte[] mid;
+    /** Bytes the header may grow by for it. */
+    private final int headerGrowth;
     private final RtpRewriter rewriter;
     private final Vp8Rewriter vp8;
     /** Layer forwarded now; -1 while waiting for a keyframe (start, resume, reconnect). */
@@ -70,6 +75,9 @@ public final class SimpleConsumer extends Consumer {
     SimpleConsumer(String id, Producer producer, MediaPeer subscriber, ConsumerParams params) {
         super(id, producer, subscriber, params);
         this.extensionIds = params.extensionIds();
+        this.midId = params.midExtensionId();
+        this.mid = params.midBytes();
+        this.headerGrowth = mid == null ? 0 : RtpPacket.addedHeaderBytes(mid.length);
         this.rewriter = new RtpRewriter(params.ssrc(), clockRate);
         this.vp8 = producer.params().codec() == Codec.VP8 ? new Vp8Rewriter() : null;
         if (producer.kind() == TrackKind.AUDIO) {
@@ -241,8 +249,10 @@ public final class SimpleConsumer extends Consumer {
         ConsumerParams.RedMapping red = params.red();
         boolean isRed = red != null && RtpPacket.payloadType(packet) == red.publisherRed();
         int length = packet.readableBytes();
-        ByteBuf out = subscriber.allocRtp(length);
+        ByteBuf out = subscriber.allocRtp(length + headerGrowth);
         int outPayloadType = params.payloadType();
+        // Header with the subscriber's extension ids (and its mid element); the payload follows at outPayloadOffset.
+        int outPayloadOffset = RtpPacket.writeHeader(packet, payloadOffset, out, extensionIds, midId, mid);
         if (isRed && red.subscriberRed() < 0) {
             // The subscriber did not take red: only the primary block goes, as plain Opus.
             int primary = RedPayload.primaryOffset(packet, payloadOffset, payloadLength);
@@ -251,16 +261,15 @@ public final class SimpleConsumer extends Consumer {
                 subscriber.metrics().drop(DropReason.RTP_MALFORMED);
                 return;
             }
-            out.writeBytes(packet, packet.readerIndex(), payloadOffset);
             out.writeBytes(packet, packet.readerIndex() + primary, payloadOffset + payloadLength - primary);
             payloadLength = payloadOffset + payloadLength - primary;
             if ((out.getByte(out.readerIndex()) & 0x20) != 0) {
                 out.setByte(out.readerIndex(), out.getByte(out.readerIndex()) & ~0x20); // its padding is gone
             }
         } else {
-            out.writeBytes(packet, packet.readerIndex(), length);
+            out.writeBytes(packet, packet.readerIndex() + payloadOffset, length - payloadOffset);
             if (isRed) {
-                if (!RedPayload.rewriteBlockPayloadTypes(out, payloadOffset, payloadLength, red.publisherPrimary(),
+                if (!RedPayload.rewriteBlockPayloadTypes(out, outPayloadOffset, payloadLength, red.publisherPrimary(),
                         red.subscriberPrimary())) {
                     out.release();
                     subscriber.metrics().drop(DropReason.RTP_MALFORMED);
@@ -276,9 +285,8 @@ public final class SimpleConsumer extends Consumer {
             return;
         }
         RtpPacket.setPayloadType(out, outPayloadType);
-        RtpPacket.rewriteExtensionIds(out, extensionIds);
         if (vp8 != null) {
-            vp8.rewrite(out, payloadOffset, payloadLength, false);
+            vp8.rewrite(out, outPayloadOffset, payloadLength, false);
         }
         timestampOffset = RtpPacket.timestamp(out) - inTimestamp;
         forwardedAny = true;
@@ -373,28 +381,25 @@ public final class SimpleConsumer extends Consumer {
             return;
         }
         boolean rtx = params.hasRtx();
-        ByteBuf out = subscriber.allocRtp(length + (rtx ? 2 : 0));
+        ByteBuf out = subscriber.allocRtp(length + (rtx ? 2 : 0) + headerGrowth);
+        int outPayloadOffset = RtpPacket.writeHeader(cached, payloadOffset, out, extensionIds, midId, mid);
         if (rtx) {
             // RFC 4588 4: the header, the original sequence number, then the original payload (and padding).
-            out.writeBytes(cached, cached.readerIndex(), payloadOffset);
             out.writeShort(0);
-            out.writeBytes(cached, cached.readerIndex() + payloadOffset, length - payloadOffset);
-        } else {
-            out.writeBytes(cached, cached.readerIndex(), length);
         }
+        out.writeBytes(cached, cached.readerIndex() + payloadOffset, length - payloadOffset);
         if (!rewriter.rewriteRetransmission(out, outSeq)) {
             out.release();
             metrics.nackMissed();
             return;
         }
         RtpPacket.setPayloadType(out, params.payloadType());
-        RtpPacket.rewriteExtensionIds(out, extensionIds);
-        int mediaAt = payloadOffset + (rtx ? 2 : 0);
+        int mediaAt = outPayloadOffset + (rtx ? 2 : 0);
         if (vp8 != null) {
             vp8.rewrite(out, mediaAt, RtpPacket.payloadLength(out, mediaAt), true);
         }
         if (rtx) {
-            out.setShort(out.readerIndex() + payloadOffset, outSeq);
+            out.setShort(out.readerIndex() + outPayloadOffset, outSeq);
             RtpPacket.setSequenceNumber(out, nextRtxSeq());
             RtpPacket.setSsrc(out, params.rtxSsrc());
             RtpPacket.setPayloadType(out, params.rtxPayloadType());

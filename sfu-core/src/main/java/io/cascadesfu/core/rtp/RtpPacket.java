@@ -212,11 +212,19 @@ public final class RtpPacket {
         if (validate(buf) < 0 || !hasExtension(buf)) {
             return;
         }
-        int base = buf.readerIndex();
-        int extOff = base + CSRC_OFFSET + 4 * csrcCount(buf);
+        rewriteBlock(buf, buf.readerIndex() + CSRC_OFFSET + 4 * csrcCount(buf), idMap);
+    }
+
+    /**
+     * Rewrites the ids of the extension block whose header word is at absolute index {@code extOff} (see
+     * {@link #rewriteExtensionIds}). Returns the absolute index just after the last element kept (trailing padding
+     * and removed elements may be written over), -1 if the block has another profile or an element runs past it.
+     */
+    private static int rewriteBlock(ByteBuf buf, int extOff, byte[] idMap) {
         int profile = buf.getUnsignedShort(extOff);
         int pos = extOff + 4;
         int end = pos + 4 * buf.getUnsignedShort(extOff + 2);
+        int lastEnd = pos;
         if (profile == ONE_BYTE_PROFILE) {
             while (pos < end) {
                 int b = buf.getUnsignedByte(pos);
@@ -226,20 +234,22 @@ public final class RtpPacket {
                     continue;
                 }
                 if (id == ONE_BYTE_RESERVED_ID) {
-                    return;
+                    return -1;
                 }
                 int elementLen = 1 + (b & 0x0F) + 1;
                 if (pos + elementLen > end) {
-                    return;
+                    return -1;
                 }
                 int newId = id < idMap.length ? idMap[id] & 0xFF : 0;
                 if (newId == 0 || newId >= ONE_BYTE_RESERVED_ID) {
                     buf.setZero(pos, elementLen);
                 } else {
                     buf.setByte(pos, (newId << 4) | (b & 0x0F));
+                    lastEnd = pos + elementLen;
                 }
                 pos += elementLen;
             }
+            return lastEnd;
         } else if ((profile & TWO_BYTE_PROFILE_MASK) == TWO_BYTE_PROFILE) {
             while (pos < end) {
                 int id = buf.getUnsignedByte(pos);
@@ -248,21 +258,84 @@ public final class RtpPacket {
                     continue;
                 }
                 if (pos + 2 > end) {
-                    return;
+                    return -1;
                 }
                 int elementLen = 2 + buf.getUnsignedByte(pos + 1);
                 if (pos + elementLen > end) {
-                    return;
+                    return -1;
                 }
                 int newId = id < idMap.length ? idMap[id] & 0xFF : 0;
                 if (newId == 0) {
                     buf.setZero(pos, elementLen);
                 } else {
                     buf.setByte(pos, newId);
+                    lastEnd = pos + elementLen;
                 }
                 pos += elementLen;
             }
+            return lastEnd;
         }
+        return -1;
+    }
+
+    /** Most bytes {@link #writeHeader} adds to a header for an element of {@code dataLength} bytes. */
+    public static int addedHeaderBytes(int dataLength) {
+        return 4 + 2 + dataLength + 3; // block header word, two-byte element header, data, padding to 32 bits
+    }
+
+    /**
+     * Writes the header of {@code src} (fixed header, CSRCs, extension block: the {@code payloadOffset} bytes that
+     * {@link #validate} accepted) at {@code out}'s writerIndex, with extension ids mapped as by
+     * {@link #rewriteExtensionIds}, and, if {@code addId > 0}, one element {@code addId} with the data
+     * {@code addData} added to the block (a one-byte block is made if {@code src} has none). The element is added
+     * in the block's form; it is left out if that form cannot carry it or the block is of another profile or
+     * malformed. {@code out} must have room for {@code payloadOffset + addedHeaderBytes(addData.length)} more
+     * bytes; the caller writes the payload after. Neither buffer's ownership changes; {@code src} is not modified.
+     *
+     * @param addId   id of the element to add, 1..14 (one-byte form) or 1..255 (two-byte form); 0 adds none
+     * @param addData its data, 1..16 bytes for the one-byte form, at most 255 for the two-byte form
+     * @return the header length in {@code out}: the offset of the payload from {@code out}'s readerIndex, if
+     *     {@code out} held nothing before
+     */
+    public static int writeHeader(ByteBuf src, int payloadOffset, ByteBuf out, byte[] idMap, int addId,
+                                  byte[] addData) {
+        int start = out.writerIndex();
+        int base = src.readerIndex();
+        int extOff = CSRC_OFFSET + 4 * csrcCount(src);
+        out.writeBytes(src, base, payloadOffset);
+        int appendAt;
+        boolean oneByte;
+        if (hasExtension(src)) {
+            appendAt = rewriteBlock(out, start + extOff, idMap);
+            int profile = out.getUnsignedShort(start + extOff);
+            oneByte = profile == ONE_BYTE_PROFILE;
+        } else {
+            if (addId <= 0) {
+                return payloadOffset;
+            }
+            out.setByte(start + FLAGS_OFFSET, out.getByte(start + FLAGS_OFFSET) | EXTENSION_BIT);
+            out.writeShort(ONE_BYTE_PROFILE).writeShort(0);
+            appendAt = out.writerIndex();
+            oneByte = true;
+        }
+        if (addId <= 0 || appendAt < 0 || addData.length > 255
+                || (oneByte ? addId >= ONE_BYTE_RESERVED_ID || addData.length < 1 || addData.length > 16
+                        : addId > 255)) {
+            return out.writerIndex() - start;
+        }
+        int elementLen = (oneByte ? 1 : 2) + addData.length;
+        int blockStart = start + extOff + 4;
+        int blockEnd = Math.max(out.writerIndex(), blockStart + ((appendAt + elementLen - blockStart + 3) & ~3));
+        out.writerIndex(appendAt);
+        if (oneByte) {
+            out.writeByte(addId << 4 | (addData.length - 1));
+        } else {
+            out.writeByte(addId).writeByte(addData.length);
+        }
+        out.writeBytes(addData);
+        out.writeZero(blockEnd - out.writerIndex());
+        out.setShort(start + extOff + 2, (blockEnd - blockStart) / 4);
+        return blockEnd - start;
     }
 
     /**

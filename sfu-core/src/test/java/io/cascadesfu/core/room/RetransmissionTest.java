@@ -66,6 +66,11 @@ class RetransmissionTest {
     }
 
     Call call(boolean rtx) {
+        return call(rtx, null);
+    }
+
+    /** With {@code mid} not null, the subscriber negotiated sdes:mid at id {@link #SUB_MID} for that mid. */
+    Call call(boolean rtx, String mid) {
         h = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
         Call c = h.control(() -> {
             Room room = h.engine.rooms().open("r");
@@ -76,8 +81,8 @@ class RetransmissionTest {
             Endpoint se = h.endpoint(room.addMember("sub"), "sub-ep");
             byte[] ids = new byte[256];
             ids[PUB_TWCC] = SUB_TWCC;
-            room.subscribe(se, t, rtx ? new ConsumerParams(SUB_SSRC, 100, ids, RTX_SSRC, RTX_PT)
-                    : new ConsumerParams(SUB_SSRC, 100, ids));
+            room.subscribe(se, t, new ConsumerParams(SUB_SSRC, 100, ids, rtx ? RTX_SSRC : -1, rtx ? RTX_PT : -1,
+                    null, mid == null ? 0 : SUB_MID, mid));
             return new Call(pe, se);
         });
         h.settle();
@@ -122,6 +127,53 @@ class RetransmissionTest {
             assertEquals((lastTransport + 1 + k) & 0xFFFF, transportSeqOf(rtx), "a new packet: a new number");
         }
         assertEquals((seqOf(sub.rtpSent.get(10)) + 1) & 0xFFFF, seqOf(sub.rtpSent.get(11)), "rtx numbers its own");
+    }
+
+    static final int SUB_MID = 4;
+
+    /** The data of the subscriber's mid element in {@code p}, null if none. */
+    static String midOf(byte[] p) {
+        io.netty.buffer.ByteBuf b = Unpooled.wrappedBuffer(p);
+        int at = io.cascadesfu.core.rtp.RtpPacket.findExtension(b, SUB_MID);
+        return at < 0 ? null : b.toString(at, io.cascadesfu.core.rtp.RtpPacket.extensionLength(b, at),
+                java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void everyPacketAndEveryResendCarriesTheSubscribersMidWhenNegotiated() {
+        Call c = call(true, "17");
+        MemoryTransport sub = h.transport(c.sub());
+        assertEquals(10, sub.rtpSent.size());
+        for (byte[] p : sub.rtpSent) {
+            assertEquals("17", midOf(p), "the subscriber's mid, not the publisher's");
+            transportSeqOf(p); // still first in the block, at the subscriber's id
+            assertEquals(24, io.cascadesfu.core.rtp.RtpPacket.validate(Unpooled.wrappedBuffer(p)),
+                    "the block grew by one word");
+        }
+        byte[] original = sub.rtpSent.get(4);
+        sub.inject(nack(SUB_SSRC, seqOf(original), 0));
+        h.settle();
+        byte[] rtx = sub.rtpSent.get(10);
+        assertEquals(RTX_SSRC, ssrcOf(rtx));
+        assertEquals("17", midOf(rtx));
+        assertEquals(seqOf(original), Unpooled.wrappedBuffer(rtx).getUnsignedShort(24), "OSN after the header");
+        assertArrayEquals(Arrays.copyOfRange(original, 24, original.length), Arrays.copyOfRange(rtx, 26, rtx.length));
+
+        h.close();
+        Call plain = call(false, null);
+        assertEquals(null, midOf(h.transport(plain.sub()).rtpSent.get(0)), "none when not negotiated");
+    }
+
+    @Test
+    void withoutRtxAResendWithTheMidIsByteForByteWhatWasSent() {
+        Call c = call(false, "3");
+        MemoryTransport sub = h.transport(c.sub());
+        List<byte[]> first = new ArrayList<>(sub.rtpSent);
+        sub.inject(nack(SUB_SSRC, seqOf(first.get(6)), 0));
+        h.settle();
+        assertEquals(11, sub.rtpSent.size());
+        assertEquals("3", midOf(sub.rtpSent.get(10)));
+        assertArrayEquals(first.get(6), sub.rtpSent.get(10));
     }
 
     @Test

@@ -271,4 +271,102 @@ class RtpPacketTest {
             buf.release();
         }
     }
+
+    // ------------------------------------------------------------------ writeHeader: ids mapped, one element added
+
+    private static final byte[] MID_12 = {'1', '2'};
+
+    /** The header writeHeader gives {@code src}, then the payload (and padding) copied after it, as a consumer does. */
+    private static byte[] writeHeaderThenPayload(int[] src, byte[] idMap, int addId, byte[] addData) {
+        ByteBuf in = buffer(src);
+        ByteBuf out = Unpooled.buffer(src.length + RtpPacket.addedHeaderBytes(addData == null ? 0 : addData.length));
+        try {
+            int payloadOffset = RtpPacket.validate(in);
+            int outPayloadOffset = RtpPacket.writeHeader(in, payloadOffset, out, idMap, addId, addData);
+            assertEquals(outPayloadOffset, out.readableBytes(), "returns the header length");
+            out.writeBytes(in, payloadOffset, in.readableBytes() - payloadOffset);
+            assertEquals(outPayloadOffset, RtpPacket.validate(out), "a valid packet with the payload after it");
+            assertArrayEquals(array(src), readable(in), "the source is not modified");
+            return readable(out);
+        } finally {
+            in.release();
+            out.release();
+        }
+    }
+
+    @Test
+    void writeHeaderAddsTheElementAfterTheLastKeptOneInTheBlocksPadding() {
+        byte[] idMap = new byte[16];
+        idMap[1] = 3; // 1 -> 3, 2 removed
+        byte[] out = writeHeaderThenPayload(FULL_PACKET, idMap, 4, MID_12);
+
+        assertArrayEquals(array(
+                0xB2, 0xE0, 0x12, 0x34, 0x00, 0x01, 0xE2, 0x40, 0x11, 0x22, 0x33, 0x44, // as in FULL_PACKET
+                0xAA, 0xAA, 0xAA, 0xAA, 0xBB, 0xBB, 0xBB, 0xBB,                         // CSRCs
+                0xBE, 0xDE, 0x00, 0x02, // one-byte profile, still 2 words
+                0x30, 0x5A,             //   ID 3 (was 1), L=0
+                0x41, '1', '2',         //   ID 4, L=1: the mid "12", where the removed element was
+                0x00, 0x00, 0x00,       //   padding
+                0xDE, 0xAD, 0xBE, 0xEF, 0xCA, 0x00, 0x00, 0x03), out); // payload and padding as they were
+    }
+
+    @Test
+    void writeHeaderMakesAOneByteBlockForAPacketWithoutExtensions() {
+        int[] plain = {0x80, 0x60, 0x00, 0x07, 0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x05, 0x42, 0x43};
+        byte[] out = writeHeaderThenPayload(plain, new byte[16], 4, MID_12);
+
+        assertArrayEquals(array(
+                0x90, 0x60, 0x00, 0x07, 0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x05, // X set
+                0xBE, 0xDE, 0x00, 0x01, // one-byte profile, 1 word
+                0x41, '1', '2', 0x00,   //   ID 4, L=1, "12", padding
+                0x42, 0x43), out);
+        assertArrayEquals(array(plain), writeHeaderThenPayload(plain, new byte[16], 0, null), "nothing to add");
+    }
+
+    @Test
+    void writeHeaderAddsATwoByteElementToATwoByteBlock() {
+        byte[] idMap = new byte[256];
+        idMap[20] = (byte) 200;
+        byte[] out = writeHeaderThenPayload(TWO_BYTE_EXTENSIONS, idMap, 4, MID_12);
+
+        assertArrayEquals(array(
+                0x90, 0x60, 0x00, 0x07, 0x00, 0x00, 0x00, 0x64, 0x00, 0x00, 0x00, 0x05,
+                0x10, 0x00, 0x00, 0x03, // two-byte profile, now 3 words
+                0x00, 0x00,             //   ID 1 removed
+                0xC8, 0x03, 0xAA, 0xBB, 0xCC, // ID 200 (was 20), length 3
+                0x04, 0x02, '1', '2',   //   ID 4, length 2: the mid
+                0x00,                   //   padding
+                0x42), out);
+    }
+
+    @Test
+    void writeHeaderWithoutAnElementMapsIdsAsRewriteExtensionIdsDoes() {
+        byte[] idMap = new byte[16];
+        idMap[1] = 5;
+        ByteBuf rewritten = buffer(FULL_PACKET);
+        try {
+            RtpPacket.rewriteExtensionIds(rewritten, idMap);
+            assertArrayEquals(readable(rewritten), writeHeaderThenPayload(FULL_PACKET, idMap, 0, null));
+        } finally {
+            rewritten.release();
+        }
+    }
+
+    @Test
+    void writeHeaderLeavesOutAnElementTheFormCannotCarryAndUnknownProfilesAlone() {
+        assertArrayEquals(array(FULL_PACKET), writeHeaderThenPayload(FULL_PACKET, identity(), 15, MID_12),
+                "id 15 is reserved in the one-byte form");
+        assertArrayEquals(array(FULL_PACKET), writeHeaderThenPayload(FULL_PACKET, identity(), 4, new byte[17]),
+                "the one-byte form carries at most 16 bytes");
+        int[] other = {0x90, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xAB, 0xCD, 0x00, 0x01, 0x11, 0x22, 0x33, 0x44};
+        assertArrayEquals(array(other), writeHeaderThenPayload(other, identity(), 4, MID_12));
+    }
+
+    private static byte[] identity() {
+        byte[] ids = new byte[256];
+        for (int i = 0; i < 256; i++) {
+            ids[i] = (byte) i;
+        }
+        return ids;
+    }
 }

@@ -66,11 +66,15 @@ final class Participant implements EndpointListener, TrackSource {
 
     // Subscribe side.
     private Endpoint subscribeEndpoint;
-    private final List<SubscriberSlotState> slots = new ArrayList<>();
+    private final SubscribeSections sections;
+    /** The subscribe PC's m-sections, in order (a view of {@link #sections}). */
+    private final List<SubscriberSlotState> slots;
     private final long subscribeSessionId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE / 2);
     private long subscribeVersion;
     private boolean awaitingAnswer;
     private boolean subscriptionsDirty;
+    /** A track found no section (the PC is full): try again once the client answered. */
+    private boolean waitingForSection;
     private boolean left;
 
     Participant(String id, String identity, String name, Grants grants, ClientConnection connection, Room room,
@@ -83,37 +87,8 @@ final class Participant implements EndpointListener, TrackSource {
         this.room = room;
         this.manager = manager;
         this.member = room.core.addMember(id);
-    }
-
-    /** One m-section of the subscribe PC. */
-    private static final class SubscriberSlotState {
-        final String mid;
-        final TrackKind kind;
-        PublishedTrack source;      // null: inactive
-        TrackSource sourceOwner;
-        long ssrc;
-        /** Video: the SSRC retransmissions (RFC 4588) and probes go on. */
-        long rtxSsrc = -1;
-        Subscription subscription;  // made once the client answered an offer with this slot active
-        /** The client refused the m-section in its answer: nothing is sent on it. */
-        boolean rejected;
-        /** Inactive in an offer the client has answered: may carry another track now. */
-        boolean reusable;
-        /** What the client asked of this video ({@code track_settings}); kept across re-subscriptions. */
-        TrackSettings settings = TrackSettings.DEFAULT;
-        /** Part of the last offer sent, and whether it was active there. */
-        boolean offered;
-        boolean offeredActive;
-
-        /** The client has not yet seen what this slot now carries. */
-        boolean needsOffer() {
-            return !offered || offeredActive != (source != null);
-        }
-
-        SubscriberSlotState(String mid, TrackKind kind) {
-            this.mid = mid;
-            this.kind = kind;
-        }
+        this.sections = new SubscribeSections(manager.config().maxSubscribeSections());
+        this.slots = sections.all();
     }
 
     // ---------------------------------------------------------------- JSON views
@@ -350,11 +325,21 @@ final class Participant implements EndpointListener, TrackSource {
             }
         }
         // Tracks not received yet.
+        boolean wasWaiting = waitingForSection;
+        waitingForSection = false;
         for (TrackSource other : room.sourcesOtherThan(this)) {
             for (PublishedTrack t : other.publishedTracks()) {
-                if (findSlot(t) == null) {
-                    assign(t, other);
+                if (findSlot(t) != null) {
+                    continue;
+                }
+                if (sections.assign(t, other) != null) {
                     changed = true;
+                } else {
+                    if (!wasWaiting && !waitingForSection) {
+                        log.warn("room={} participant={} subscribe PC has {} m-sections, none free for {} track {}:"
+                                + " it waits for one", room.name, id, slots.size(), t.kind(), t.trackId);
+                    }
+                    waitingForSection = true;
                 }
             }
         }
@@ -377,54 +362,17 @@ final class Participant implements EndpointListener, TrackSource {
         return null;
     }
 
-    private void assign(PublishedTrack t, TrackSource owner) {
-        TrackKind kind = TrackKind.of(t.kind());
-        SubscriberSlotState slot = null;
-        for (SubscriberSlotState s : slots) {
-            if (s.source == null && s.kind == kind && s.reusable) {
-                slot = s;
-                break;
-            }
-        }
-        if (slot == null) {
-            slot = new SubscriberSlotState(String.valueOf(slots.size()), kind);
-            slots.add(slot);
-        }
-        slot.source = t;
-        slot.sourceOwner = owner;
-        long[] taken = slots.stream().flatMapToLong(s -> java.util.stream.LongStream.of(s.ssrc, s.rtxSsrc)).toArray();
-        slot.ssrc = SubscriberMedia.newSsrc(taken);
-        slot.rtxSsrc = kind == TrackKind.VIDEO
-                ? SubscriberMedia.newSsrc(java.util.stream.LongStream.concat(java.util.Arrays.stream(taken),
-                        java.util.stream.LongStream.of(slot.ssrc)).toArray())
-                : -1;
-        slot.rejected = false;
-        slot.reusable = false;
-        slot.offered = false;
-        slot.settings = TrackSettings.DEFAULT;
-    }
-
     private void deactivate(SubscriberSlotState s) {
-        if (s.subscription != null) {
-            s.subscription.close();
-            s.subscription = null;
-        }
-        s.source = null;
-        s.sourceOwner = null;
+        sections.deactivate(s);
     }
 
     private void sendSubscribeOffer() {
         if (subscribeEndpoint == null) {
             subscribeEndpoint = member.createWebRtcEndpoint(id + "-sub", this);
         }
-        List<SubscriberSlot> desc = new ArrayList<>(slots.size());
+        List<SubscriberSlot> desc = sections.describeForOffer();
         ArrayNode tracks = JSON.arrayNode();
         for (SubscriberSlotState s : slots) {
-            desc.add(SubscriberMedia.slot(s.mid, s.kind, s.source == null ? null : s.source.info,
-                    s.source == null ? null : s.sourceOwner.id(), s.source == null ? null : s.source.trackId, s.ssrc,
-                    s.rtxSsrc));
-            s.offered = true;
-            s.offeredActive = s.source != null;
             if (s.source != null) {
                 ObjectNode n = tracks.addObject();
                 n.put("mid", s.mid);
@@ -461,13 +409,10 @@ final class Participant implements EndpointListener, TrackSource {
             byMid.put(m.mid(), m);
         }
         awaitingAnswer = false;
+        sections.onOfferAnswered();
         for (SubscriberSlotState s : slots) {
-            if (!s.offered) {
-                continue; // assigned after the offer went out: it goes in the next one
-            }
-            if (!s.offeredActive) {
-                s.reusable = s.source == null;
-                continue;
+            if (!s.offered || !s.offeredActive) {
+                continue; // assigned after the offer went out (it goes in the next one), or inactive
             }
             if (s.source == null) {
                 continue; // the track went away after the offer: the next offer makes it inactive
@@ -489,7 +434,7 @@ final class Participant implements EndpointListener, TrackSource {
                 s.subscription.setPreference(s.settings.coreMaxLayer(), s.settings.height());
             }
         }
-        if (subscriptionsDirty) {
+        if (subscriptionsDirty || waitingForSection) {
             subscriptionsDirty = false;
             updateSubscriptions();
         }

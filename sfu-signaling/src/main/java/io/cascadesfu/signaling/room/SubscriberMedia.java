@@ -38,6 +38,12 @@ final class SubscriberMedia {
             AUDIO_LEVEL_URI, 1,
             VIDEO_ORIENTATION_URI, 2,
             TRANSPORT_CC_URI, 3);
+    /**
+     * Subscriber-side id of sdes:mid (RFC 8843), offered in every section: the node writes each section's own
+     * mid into the packets it sends there. Not in {@link #SUBSCRIBER_EXTENSION_IDS}: the publisher's mid element
+     * names the publisher's section, so it is removed, not renumbered.
+     */
+    static final int SUBSCRIBER_MID_ID = 4;
     /** rtcp-fb offered on subscribe sections. */
     private static final List<String> VIDEO_FEEDBACK = List.of("nack", "nack pli", "ccm fir", "transport-cc");
     private static final List<String> AUDIO_FEEDBACK = List.of("transport-cc");
@@ -59,7 +65,8 @@ final class SubscriberMedia {
 
     static List<HeaderExtension> extensions(TrackKind kind) {
         String uri = kind == TrackKind.AUDIO ? AUDIO_LEVEL_URI : VIDEO_ORIENTATION_URI;
-        return List.of(new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(uri), uri),
+        return List.of(new HeaderExtension(SUBSCRIBER_MID_ID, MID_URI),
+                new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(uri), uri),
                 new HeaderExtension(SUBSCRIBER_EXTENSION_IDS.get(TRANSPORT_CC_URI), TRANSPORT_CC_URI));
     }
 
@@ -96,7 +103,8 @@ final class SubscriberMedia {
 
     /**
      * How a consumer rewrites the publisher's packets for this subscriber, given the section of its answer:
-     * header extensions it did not accept are removed, rtx is used if it accepted it.
+     * header extensions it did not accept are removed, rtx is used if it accepted it, and the section's mid is
+     * written into every packet if it accepted sdes:mid.
      */
     static ConsumerParams consumerParams(TrackKind kind, PublishedTrackInfo source, long ssrc, long rtxSsrc,
                                          MediaSection answered) {
@@ -129,7 +137,9 @@ final class SubscriberMedia {
             red = new ConsumerParams.RedMapping(source.codec().redPayloadType(), source.codec().payloadType(),
                     taken ? RED_PAYLOAD_TYPE : -1, pt);
         }
-        return new ConsumerParams(ssrc, pt, ids, rtxPt < 0 ? -1 : rtxSsrc, rtxPt, red);
+        boolean mid = accepted.contains(MID_URI);
+        return new ConsumerParams(ssrc, pt, ids, rtxPt < 0 ? -1 : rtxSsrc, rtxPt, red,
+                mid ? SUBSCRIBER_MID_ID : 0, mid ? answered.mid() : null);
     }
 
     /** A random SSRC not in {@code taken}. */

@@ -5,7 +5,8 @@ import java.util.Objects;
 
 /**
  * One m-section of a subscribe PC. Slots are never removed: when the forwarded track goes away the slot becomes
- * inactive and may later be reused for another track of the same kind, so m-line order is stable.
+ * inactive, so m-line order is stable. The signaling layer decides when an inactive slot carries another track of
+ * the same kind (only once the PC has {@code rooms.maxSubscribeSections} sections).
  *
  * @param mid        a=mid, unique within the PC
  * @param kind       {@code audio} or {@code video}
