@@ -26,6 +26,8 @@ final class LoadOptions {
               --rooms R              rooms (participant i joins room i mod R)                          [1]
               --duration D           how long to measure once every participant has started     [30s]
               --ramp RATE            participants started per second, e.g. 10/s                      [10/s]
+              --warmup D             wait this long after the ramp before measuring (handshakes over slow
+                                     paths, relay links between nodes)                             [0s]
               --video-kbps K         video bitrate per publisher, kbit/s                               [800]
               --fps F                video frames per second                                           [30]
               --report-interval D    progress line period                                              [1s]
@@ -78,6 +80,7 @@ final class LoadOptions {
     int rooms = 1;
     Duration duration = Duration.ofSeconds(30);
     double rampPerSecond = 10;
+    Duration warmup = Duration.ZERO;
     int videoKbps = 800;
     int fps = 30;
     Duration reportInterval = Duration.ofSeconds(1);
@@ -199,6 +202,7 @@ final class LoadOptions {
                         }
                     }
                     case "--deadline" -> o.deadline = parseDuration(arg, value);
+                    case "--warmup" -> o.warmup = value.trim().equals("0") ? Duration.ZERO : parseDuration(arg, value);
                     case "--client-threads" -> o.clientThreads = positiveInt(arg, value);
                     case "--connect-timeout" -> o.connectTimeout = parseDuration(arg, value);
                     default -> throw new UsageException("unknown option " + arg);

@@ -20,7 +20,7 @@ import org.HdrHistogram.Histogram;
 
 /**
  * One load run: starts the participants at the ramp rate, prints a progress line every report interval,
- * measures for the given duration once all have started, stops the media, lets packets in flight arrive,
+ * measures for the given duration once all have started (and the warm-up after that has passed), stops the media, lets packets in flight arrive,
  * and returns the summary.
  *
  * <p>Threading: {@link #run()} on the caller's thread, which is also the reporter thread. Every wait in it is
@@ -95,6 +95,7 @@ final class LoadRun {
         long startNs = System.nanoTime();
         long rampIntervalNs = (long) (1e9 / options.rampPerSecond);
         long endNs = Long.MAX_VALUE;   // known once the ramp is done
+        long warmupEndNs = Long.MAX_VALUE;
         long rampDeadlineNs = startNs + rampIntervalNs * options.participants
                 + options.connectTimeout.toNanos() * 2 + TimeUnit.MINUTES.toNanos(1);
         long reportNs = options.reportInterval.toNanos();
@@ -108,7 +109,11 @@ final class LoadRun {
                     && mayJoin(participants, started)) {
                 participants.get(started++).start();
             }
-            if (!measuring && (started == participants.size() || now - rampDeadlineNs >= 0)) {
+            if (!measuring && warmupEndNs == Long.MAX_VALUE
+                    && (started == participants.size() || now - rampDeadlineNs >= 0)) {
+                warmupEndNs = now + options.warmup.toNanos();
+            }
+            if (!measuring && now - warmupEndNs >= 0 && warmupEndNs != Long.MAX_VALUE) {
                 measuring = true;
                 startMeasurement(ctx, participants, nodes);
                 endNs = now + options.duration.toNanos();
@@ -121,7 +126,7 @@ final class LoadRun {
             if (measuring && now - endNs >= 0) {
                 break;
             }
-            long wake = Math.min(nextReportNs, endNs);
+            long wake = Math.min(nextReportNs, measuring ? endNs : warmupEndNs);
             if (started < participants.size()) {
                 wake = Math.min(wake, Math.max(startNs + started * rampIntervalNs, now + GATE_POLL_NS));
             }

@@ -38,9 +38,12 @@ class LoadOptionsTest {
 
     @Test
     void nackAndDeadlineAreParsed() throws Exception {
-        LoadOptions o = LoadOptions.parse("--url", URL, "--participants", "2", "--nack", "--deadline", "200ms");
+        LoadOptions o = LoadOptions.parse("--url", URL, "--participants", "2", "--nack", "--deadline", "200ms",
+                "--warmup", "5s");
         assertTrue(o.nack);
         assertEquals(Duration.ofMillis(200), o.deadline);
+        assertEquals(Duration.ofSeconds(5), o.warmup);
+        assertEquals(Duration.ZERO, LoadOptions.parse("--url", URL, "--participants", "2").warmup);
     }
 
     @ParameterizedTest
