@@ -57,6 +57,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
     private final RoomManager rooms;
     private final String nodeId;
     private final String relayBindHost;
+    /** Told to dialing peers instead of the served endpoint's candidate; null: the candidate. */
+    private final InetSocketAddress linkAdvertise;
     private ClusterBus bus;
     /** The last room_state each peer sent, per room: peer -> room -> participants. */
     private final Map<String, Map<String, JsonNode>> remoteStates = new HashMap<>();
@@ -99,10 +101,21 @@ public final class Cascade implements RoomManager.CascadeHooks {
     }
 
     public Cascade(MediaEngine engine, RoomManager rooms, String nodeId, String relayBindHost) {
+        this(engine, rooms, nodeId, relayBindHost, null);
+    }
+
+    /**
+     * @param linkAdvertise the media address told to peers that dial a relay link to this node, instead of the
+     *                      served endpoint's own candidate; null for the candidate. For a NAT's public address or
+     *                      a relay in front of the media port (the cascade benchmark emulates a backbone so).
+     */
+    public Cascade(MediaEngine engine, RoomManager rooms, String nodeId, String relayBindHost,
+                   InetSocketAddress linkAdvertise) {
         this.engine = engine;
         this.rooms = rooms;
         this.nodeId = nodeId;
         this.relayBindHost = relayBindHost;
+        this.linkAdvertise = linkAdvertise;
     }
 
     /** Connects the cascade to its control channel; call before the first peer comes up. */
@@ -516,7 +529,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
         endpoint.setRemoteParameters(ufrag, pwd, "sha-256", fingerprint);
         served.computeIfAbsent(peer, k -> new HashMap<>()).put(room, new ServedLink(member, endpoint));
         IceCredentials c = endpoint.localCredentials();
-        InetSocketAddress media = endpoint.candidates().get(0);
+        InetSocketAddress media = linkAdvertise != null ? linkAdvertise : endpoint.candidates().get(0);
         bus.send(peer, message("link_answer", room).put("ufrag", c.ufrag()).put("pwd", c.pwd())
                 .put("fingerprint", engine.fingerprintSha256()).put("host", media.getHostString())
                 .put("port", media.getPort()));

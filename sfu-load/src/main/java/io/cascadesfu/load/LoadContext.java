@@ -36,7 +36,11 @@ final class LoadContext implements AutoCloseable {
     final ExecutorService httpExecutor;
     final HttpClient http;
     final TokenSource tokens;
-    private final Map<InetSocketAddress, ImpairmentRelay> relays = new ConcurrentHashMap<>();
+    /** One relay per node candidate and impairment: participants with the same path share one. */
+    private final Map<RelayKey, ImpairmentRelay> relays = new ConcurrentHashMap<>();
+
+    private record RelayKey(InetSocketAddress target, Impairment up, Impairment down) {
+    }
 
     LoadContext(LoadOptions options) {
         this.options = options;
@@ -56,19 +60,22 @@ final class LoadContext implements AutoCloseable {
     }
 
     /**
-     * Where a client sends media for a node whose candidate is {@code candidate}: the candidate itself, the
-     * {@code --via} relay, or this run's impairment relay towards that candidate (started on first use).
+     * Where participant {@code index} sends media for a node whose candidate is {@code candidate}: the candidate
+     * itself, the {@code --via} relay, or this run's impairment relay towards that candidate with that
+     * participant's impairment (started on first use).
      */
-    InetSocketAddress mediaAddress(InetSocketAddress candidate) {
+    InetSocketAddress mediaAddress(InetSocketAddress candidate, int index) {
         if (options.via != null) {
             return options.via;
         }
-        if (!options.impaired()) {
+        Impairment up = options.impairUp(index);
+        Impairment down = options.impairDown(index);
+        if (up.isNone() && down.isNone()) {
             return candidate;
         }
-        return relays.computeIfAbsent(candidate, target -> ImpairmentRelay.start(
-                new InetSocketAddress(target.getAddress().isLoopbackAddress() ? "127.0.0.1" : "0.0.0.0", 0),
-                target, options.impairUp, options.impairDown)).address();
+        return relays.computeIfAbsent(new RelayKey(candidate, up, down), key -> ImpairmentRelay.start(
+                new InetSocketAddress(key.target().getAddress().isLoopbackAddress() ? "127.0.0.1" : "0.0.0.0", 0),
+                key.target(), key.up(), key.down())).address();
     }
 
     List<ImpairmentRelay> relays() {

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The load tool's command line, parsed and checked once. {@link #parse} throws {@link UsageException} with a
@@ -25,6 +26,8 @@ final class LoadOptions {
               --rooms R              rooms (participant i joins room i mod R)                          [1]
               --duration D           how long to measure once every participant has started     [30s]
               --ramp RATE            participants started per second, e.g. 10/s                      [10/s]
+              --warmup D             wait this long after the ramp before measuring (handshakes over slow
+                                     paths, relay links between nodes)                             [0s]
               --video-kbps K         video bitrate per publisher, kbit/s                               [800]
               --fps F                video frames per second                                           [30]
               --report-interval D    progress line period                                              [1s]
@@ -37,6 +40,12 @@ final class LoadOptions {
                                      it twice: publisher -> node and node -> subscriber)
               --impair-up SPEC       impairment of client -> node only
               --impair-down SPEC     impairment of node -> client only
+              --impair-for I=SPEC    participant I's own path instead, both directions (repeat for others),
+                                     e.g. --impair-for 0=delay=46ms,jitter=3ms,loss=2%
+              --nack                 subscribers NACK video gaps (RFC 4585) and publishers resend from their
+                                     history, as browsers do
+              --deadline D           a packet counts as delivered in time if it arrives within D of being
+                                     sent (the residual loss)                                          [150ms]
               --concurrent-joins     do not wait for the previous participant of a room to connect before the
                                      next joins it (by default joins to one room are sequential)
               --client-threads T     event loop threads shared by all simulated clients            [2]
@@ -71,6 +80,7 @@ final class LoadOptions {
     int rooms = 1;
     Duration duration = Duration.ofSeconds(30);
     double rampPerSecond = 10;
+    Duration warmup = Duration.ZERO;
     int videoKbps = 800;
     int fps = 30;
     Duration reportInterval = Duration.ofSeconds(1);
@@ -81,13 +91,49 @@ final class LoadOptions {
     InetSocketAddress via;
     Impairment impairUp = Impairment.NONE;
     Impairment impairDown = Impairment.NONE;
+    /** Participant index -> its own impairment, both directions (over impairUp/impairDown). */
+    final java.util.SortedMap<Integer, Impairment> impairFor = new java.util.TreeMap<>();
+    boolean nack;
+    Duration deadline = Duration.ofMillis(150);
     int clientThreads = 2;
     Duration connectTimeout = Duration.ofSeconds(20);
     boolean help;
     boolean concurrentJoins;
 
     boolean impaired() {
-        return !impairUp.isNone() || !impairDown.isNone();
+        return !impairUp.isNone() || !impairDown.isNone() || !impairFor.isEmpty();
+    }
+
+    /** Participant {@code index}'s impairment client -> node. */
+    Impairment impairUp(int index) {
+        return impairFor.getOrDefault(index, impairUp);
+    }
+
+    /** Participant {@code index}'s impairment node -> client. */
+    Impairment impairDown(int index) {
+        return impairFor.getOrDefault(index, impairDown);
+    }
+
+    /**
+     * {@code I=SPEC} of {@code --impair-for}: a participant index and an {@link Impairment}.
+     *
+     * @throws IllegalArgumentException naming the bad part
+     */
+    static Map.Entry<Integer, Impairment> parseImpairFor(String value) {
+        int eq = value.indexOf('=');
+        if (eq <= 0) {
+            throw new IllegalArgumentException("expected INDEX=SPEC, got '" + value + "'");
+        }
+        int index;
+        try {
+            index = Integer.parseInt(value.substring(0, eq).trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("expected a participant index before '=', got '" + value + "'");
+        }
+        if (index < 0) {
+            throw new IllegalArgumentException("participant index must be >= 0, got " + index);
+        }
+        return Map.entry(index, Impairment.parse(value.substring(eq + 1)));
     }
 
     static LoadOptions parse(String... args) throws UsageException {
@@ -106,6 +152,10 @@ final class LoadOptions {
             }
             if (arg.equals("--concurrent-joins")) {
                 o.concurrentJoins = true;
+                continue;
+            }
+            if (arg.equals("--nack")) {
+                o.nack = true;
                 continue;
             }
             if (!arg.startsWith("--")) {
@@ -145,6 +195,14 @@ final class LoadOptions {
                     }
                     case "--impair-up" -> o.impairUp = Impairment.parse(value);
                     case "--impair-down" -> o.impairDown = Impairment.parse(value);
+                    case "--impair-for" -> {
+                        Map.Entry<Integer, Impairment> e = parseImpairFor(value);
+                        if (o.impairFor.put(e.getKey(), e.getValue()) != null) {
+                            throw new UsageException("--impair-for: participant " + e.getKey() + " given twice");
+                        }
+                    }
+                    case "--deadline" -> o.deadline = parseDuration(arg, value);
+                    case "--warmup" -> o.warmup = value.trim().equals("0") ? Duration.ZERO : parseDuration(arg, value);
                     case "--client-threads" -> o.clientThreads = positiveInt(arg, value);
                     case "--connect-timeout" -> o.connectTimeout = parseDuration(arg, value);
                     default -> throw new UsageException("unknown option " + arg);
@@ -167,6 +225,10 @@ final class LoadOptions {
         }
         if (o.via != null && o.impaired()) {
             throw new UsageException("--via and --impair exclude each other");
+        }
+        if (!o.impairFor.isEmpty() && o.impairFor.lastKey() >= o.participants) {
+            throw new UsageException("--impair-for: participant " + o.impairFor.lastKey() + " does not exist (--participants "
+                    + o.participants + ")");
         }
         if (o.fps > 120) {
             throw new UsageException("--fps must be at most 120");

@@ -1,5 +1,6 @@
 package io.cascadesfu.load;
 
+import io.cascadesfu.load.LoadSummary.KindResult;
 import io.cascadesfu.load.LoadSummary.NodeResult;
 import io.cascadesfu.load.LoadSummary.ParticipantResult;
 import io.cascadesfu.load.LoadSummary.Percentiles;
@@ -19,7 +20,7 @@ import org.HdrHistogram.Histogram;
 
 /**
  * One load run: starts the participants at the ramp rate, prints a progress line every report interval,
- * measures for the given duration once all have started, stops the media, lets packets in flight arrive,
+ * measures for the given duration once all have started (and the warm-up after that has passed), stops the media, lets packets in flight arrive,
  * and returns the summary.
  *
  * <p>Threading: {@link #run()} on the caller's thread, which is also the reporter thread. Every wait in it is
@@ -88,11 +89,13 @@ final class LoadRun {
                 options.participants, options.rooms, options.urls, options.rampPerSecond,
                 options.duration.toSeconds(), options.impaired()
                         ? ", impairment up [" + options.impairUp + "] down [" + options.impairDown + "]"
+                        + (options.impairFor.isEmpty() ? "" : " per participant " + options.impairFor)
                         : options.via != null ? ", media via " + options.via : "");
 
         long startNs = System.nanoTime();
         long rampIntervalNs = (long) (1e9 / options.rampPerSecond);
         long endNs = Long.MAX_VALUE;   // known once the ramp is done
+        long warmupEndNs = Long.MAX_VALUE;
         long rampDeadlineNs = startNs + rampIntervalNs * options.participants
                 + options.connectTimeout.toNanos() * 2 + TimeUnit.MINUTES.toNanos(1);
         long reportNs = options.reportInterval.toNanos();
@@ -106,7 +109,11 @@ final class LoadRun {
                     && mayJoin(participants, started)) {
                 participants.get(started++).start();
             }
-            if (!measuring && (started == participants.size() || now - rampDeadlineNs >= 0)) {
+            if (!measuring && warmupEndNs == Long.MAX_VALUE
+                    && (started == participants.size() || now - rampDeadlineNs >= 0)) {
+                warmupEndNs = now + options.warmup.toNanos();
+            }
+            if (!measuring && now - warmupEndNs >= 0 && warmupEndNs != Long.MAX_VALUE) {
                 measuring = true;
                 startMeasurement(ctx, participants, nodes);
                 endNs = now + options.duration.toNanos();
@@ -119,7 +126,7 @@ final class LoadRun {
             if (measuring && now - endNs >= 0) {
                 break;
             }
-            long wake = Math.min(nextReportNs, endNs);
+            long wake = Math.min(nextReportNs, measuring ? endNs : warmupEndNs);
             if (started < participants.size()) {
                 wake = Math.min(wake, Math.max(startNs + started * rampIntervalNs, now + GATE_POLL_NS));
             }
@@ -133,6 +140,10 @@ final class LoadRun {
             p.stopMedia();
         }
         long drainMs = DRAIN_MS + maxDelayMs(options.impairUp) + maxDelayMs(options.impairDown);
+        for (Impairment i : options.impairFor.values()) {
+            drainMs = Math.max(drainMs, DRAIN_MS + 2 * maxDelayMs(i) + maxDelayMs(options.impairUp)
+                    + maxDelayMs(options.impairDown));
+        }
         Thread.sleep(drainMs);
         for (NodeMetrics n : nodes) {
             n.scrape();
@@ -170,10 +181,16 @@ final class LoadRun {
         baseReceivedBytes = stats.bytesReceived.sum();
         for (SimulatedParticipant p : participants) {
             for (ReceiveStream s : p.streams) {
-                baseStreams.put(s, new long[] {s.expected(), s.received()});
+                baseStreams.put(s, new long[] {s.expected(), s.received(), s.inTime()});
             }
         }
         nodes.forEach(NodeMetrics::markBaseline);
+    }
+
+    private Map<String, String> impairForText() {
+        Map<String, String> m = new TreeMap<>();
+        options.impairFor.forEach((i, imp) -> m.put(String.valueOf(i), imp.toString()));
+        return m;
     }
 
     private static long maxDelayMs(Impairment i) {
@@ -247,6 +264,9 @@ final class LoadRun {
         int streamsReceiving = 0;
         long expected = 0;
         long lost = 0;
+        long[] kindExpected = new long[2];
+        long[] kindReceived = new long[2];
+        long[] kindInTime = new long[2];
         List<ParticipantResult> results = new ArrayList<>();
         for (SimulatedParticipant p : participants) {
             String failure = p.failure();
@@ -264,12 +284,16 @@ final class LoadRun {
             streamsReceiving += Math.min(p.expectedStreams, p.receivingStreams());
             List<StreamResult> streams = new ArrayList<>();
             for (ReceiveStream s : p.streams) {
-                long[] base = baseStreams.getOrDefault(s, new long[2]);
+                long[] base = baseStreams.getOrDefault(s, new long[3]);
                 long e = s.expected() - base[0];
                 expected += e;
                 lost += Math.max(0, e - (s.received() - base[1]));
+                int k = s.video ? 1 : 0;
+                kindExpected[k] += e;
+                kindReceived[k] += s.received() - base[1];
+                kindInTime[k] += s.inTime() - base[2];
                 streams.add(new StreamResult(s.senderIndex, s.video ? "video" : "audio", s.received(), s.expected(),
-                        s.lost()));
+                        s.lost(), s.inTime()));
             }
             results.add(new ParticipantResult(p.identity, p.room, p.state().name().toLowerCase(Locale.ROOT), failure,
                     LoadSummary.round(connectMs), p.expectedStreams, streams));
@@ -294,6 +318,19 @@ final class LoadRun {
                     cpuSeconds > 0 ? LoadSummary.round(rtpOut / cpuSeconds) : 0,
                     LoadSummary.round(last.forwardP50Ms()), LoadSummary.round(last.forwardP99Ms()), n.lastError()));
         }
+        List<KindResult> kinds = new ArrayList<>();
+        for (int k = 0; k < 2; k++) {
+            LoadStats.Interval totals = stats.kindTotals(k == 1);
+            if (kindExpected[k] == 0 && totals.latencyUs().getTotalCount() == 0) {
+                continue;
+            }
+            long missed = Math.max(0, kindExpected[k] - kindInTime[k]);
+            long never = Math.max(0, kindExpected[k] - kindReceived[k]);
+            kinds.add(new KindResult(k == 1 ? "video" : "audio", kindExpected[k], kindInTime[k],
+                    kindExpected[k] > 0 ? LoadSummary.round(100.0 * missed / kindExpected[k]) : 0,
+                    kindExpected[k] > 0 ? LoadSummary.round(100.0 * never / kindExpected[k]) : 0,
+                    Percentiles.ofMicros(totals.latencyUs()), Percentiles.ofMicros(totals.jitterUs())));
+        }
         long sent = stats.packetsSent.sum() - baseSent;
         long sentBytes = stats.bytesSent.sum() - baseSentBytes;
         long received = stats.packetsReceived.sum() - baseReceived;
@@ -307,6 +344,7 @@ final class LoadRun {
                 expected, lost, expected > 0 ? LoadSummary.round(100.0 * lost / expected) : 0,
                 Percentiles.ofMicros(stats.latencyTotal), Percentiles.ofMicros(stats.jitterTotal),
                 stats.keyframesSent.sum(), stats.keyframeRequests.sum(), stats.foreignPackets.sum(), nodeResults,
-                results);
+                results, impairForText(), options.nack, options.deadline.toMillis(), stats.nacksSent.sum(),
+                stats.retransmissionsSent.sum(), kinds);
     }
 }

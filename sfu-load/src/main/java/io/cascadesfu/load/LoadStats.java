@@ -25,6 +25,10 @@ final class LoadStats {
     final LongAdder foreignPackets = new LongAdder();
     final LongAdder keyframesSent = new LongAdder();
     final LongAdder keyframeRequests = new LongAdder();
+    /** Packets asked for again by subscribers (each NACKed sequence number, retries included). */
+    final LongAdder nacksSent = new LongAdder();
+    /** Packets resent by publishers answering NACKs. */
+    final LongAdder retransmissionsSent = new LongAdder();
 
     private final Recorder latencyUs = new Recorder(MAX_LATENCY_US, 3);
     private final Recorder jitterUs = new Recorder(MAX_JITTER_US, 3);
@@ -32,6 +36,10 @@ final class LoadStats {
     /** Everything since the start; reporter thread only. */
     final Histogram latencyTotal = new Histogram(MAX_LATENCY_US, 3);
     final Histogram jitterTotal = new Histogram(MAX_JITTER_US, 3);
+
+    /** The same per kind, [0] audio, [1] video, since {@link #resetTotals()}; read by {@link #kindTotals}. */
+    private final Recorder[] latencyByKindUs = {new Recorder(MAX_LATENCY_US, 3), new Recorder(MAX_LATENCY_US, 3)};
+    private final Recorder[] jitterByKindUs = {new Recorder(MAX_JITTER_US, 3), new Recorder(MAX_JITTER_US, 3)};
 
     private Histogram latencyInterval;
     private Histogram jitterInterval;
@@ -42,6 +50,22 @@ final class LoadStats {
 
     void recordJitterUs(long us) {
         jitterUs.recordValue(Math.max(0, Math.min(MAX_JITTER_US, us)));
+    }
+
+    void recordLatencyUs(long us, boolean video) {
+        recordLatencyUs(us);
+        latencyByKindUs[video ? 1 : 0].recordValue(Math.max(0, Math.min(MAX_LATENCY_US, us)));
+    }
+
+    void recordJitterUs(long us, boolean video) {
+        recordJitterUs(us);
+        jitterByKindUs[video ? 1 : 0].recordValue(Math.max(0, Math.min(MAX_JITTER_US, us)));
+    }
+
+    /** Latency and jitter of one kind since {@link #resetTotals()} (call once, at the end). Reporter thread. */
+    Interval kindTotals(boolean video) {
+        int k = video ? 1 : 0;
+        return new Interval(latencyByKindUs[k].getIntervalHistogram(), jitterByKindUs[k].getIntervalHistogram());
     }
 
     /** The latency and jitter of the interval since the last call, also added to the totals. Reporter thread. */
@@ -58,6 +82,10 @@ final class LoadStats {
         takeInterval();
         latencyTotal.reset();
         jitterTotal.reset();
+        for (int k = 0; k < 2; k++) {
+            latencyByKindUs[k].reset();
+            jitterByKindUs[k].reset();
+        }
     }
 
     /** Histograms of one reporting interval; valid until the next {@link #takeInterval()}. */

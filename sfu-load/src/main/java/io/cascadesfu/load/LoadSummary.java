@@ -45,19 +45,38 @@ record LoadSummary(
         long keyframeRequests,
         long foreignPackets,
         List<NodeResult> nodeResults,
-        List<ParticipantResult> participantResults) {
+        List<ParticipantResult> participantResults,
+        Map<String, String> impairmentFor,
+        boolean nack,
+        long deadlineMs,
+        long nacksSent,
+        long retransmissionsSent,
+        List<KindResult> kinds) {
 
     /** Percentiles of a distribution, milliseconds. */
-    record Percentiles(long count, double mean, double p50, double p90, double p99, double p999, double max) {
+    record Percentiles(long count, double mean, double p50, double p90, double p95, double p99, double p999,
+                       double max) {
         static Percentiles ofMicros(Histogram h) {
             if (h.getTotalCount() == 0) {
-                return new Percentiles(0, 0, 0, 0, 0, 0, 0);
+                return new Percentiles(0, 0, 0, 0, 0, 0, 0, 0);
             }
             return new Percentiles(h.getTotalCount(), round(h.getMean() / 1000),
                     round(h.getValueAtPercentile(50) / 1000.0), round(h.getValueAtPercentile(90) / 1000.0),
-                    round(h.getValueAtPercentile(99) / 1000.0), round(h.getValueAtPercentile(99.9) / 1000.0),
-                    round(h.getMaxValue() / 1000.0));
+                    round(h.getValueAtPercentile(95) / 1000.0), round(h.getValueAtPercentile(99) / 1000.0),
+                    round(h.getValueAtPercentile(99.9) / 1000.0), round(h.getMaxValue() / 1000.0));
         }
+    }
+
+    /**
+     * What the subscribers got of one kind (audio or video) in the measured window.
+     *
+     * @param packetsExpected      from the received streams' sequence numbers
+     * @param packetsInTime        distinct packets that arrived within the deadline of their send time
+     * @param residualLossPercent  expected but not delivered in time (lost, or repaired too late)
+     * @param lossPercent          expected but never arrived
+     */
+    record KindResult(String kind, long packetsExpected, long packetsInTime, double residualLossPercent,
+                      double lossPercent, Percentiles latencyMs, Percentiles jitterMs) {
     }
 
     /** A node's resource use: CPU as a share of the whole machine (0..100 %), heap in MB, its RTP counters. */
@@ -68,7 +87,7 @@ record LoadSummary(
     }
 
     /** One stream received by one participant. */
-    record StreamResult(int sender, String kind, long received, long expected, long lost) {
+    record StreamResult(int sender, String kind, long received, long expected, long lost, long inTime) {
     }
 
     record ParticipantResult(String identity, String room, String state, String failure, double connectMs,
@@ -99,6 +118,8 @@ record LoadSummary(
             b.append(String.format(Locale.ROOT, "impairment: client->node [%s], node->client [%s]%n", impairmentUp,
                     impairmentDown));
         }
+        impairmentFor.forEach((i, imp) -> b.append(String.format(Locale.ROOT,
+                "impairment of participant %s: [%s] both directions%n", i, imp)));
         b.append(String.format(Locale.ROOT, "participants: %d connected, %d failed%n", connected, failed));
         failures.forEach((reason, n) -> b.append(String.format(Locale.ROOT, "  %4d x %s%n", n, reason)));
         b.append(String.format(Locale.ROOT, "connect time ms: p50 %.0f  p90 %.0f  p99 %.0f  max %.0f%n",
@@ -117,6 +138,18 @@ record LoadSummary(
                 latencyMs.count()));
         b.append(String.format(Locale.ROOT, "jitter ms (RFC 3550): p50 %.2f  p90 %.2f  p99 %.2f  max %.2f%n",
                 jitterMs.p50(), jitterMs.p90(), jitterMs.p99(), jitterMs.max()));
+        if (nack) {
+            b.append(String.format(Locale.ROOT, "nack: %,d packets asked for again, %,d resent by publishers%n",
+                    nacksSent, retransmissionsSent));
+        }
+        for (KindResult k : kinds) {
+            b.append(String.format(Locale.ROOT,
+                    "%s: residual loss (not delivered within %d ms) %.3f %% of %,d, never arrived %.3f %%, latency"
+                            + " p50 %.2f p95 %.2f p99 %.2f ms, jitter p50 %.2f p95 %.2f ms%n",
+                    k.kind(), deadlineMs, k.residualLossPercent(), k.packetsExpected(), k.lossPercent(),
+                    k.latencyMs().p50(), k.latencyMs().p95(), k.latencyMs().p99(), k.jitterMs().p50(),
+                    k.jitterMs().p95()));
+        }
         for (NodeResult n : nodeResults) {
             if (n.error() != null && n.cpuCount() == 0) {
                 b.append(String.format(Locale.ROOT, "node %s: metrics unavailable (%s)%n", n.url(), n.error()));

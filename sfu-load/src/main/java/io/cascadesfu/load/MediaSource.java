@@ -1,6 +1,7 @@
 package io.cascadesfu.load;
 
 import io.cascadesfu.core.client.RtcClient;
+import io.cascadesfu.core.rtcp.RtcpPacket;
 import io.cascadesfu.core.rtp.RtpPacket;
 import io.cascadesfu.core.srtp.SrtpSession;
 import io.netty.buffer.ByteBuf;
@@ -45,6 +46,8 @@ final class MediaSource {
     static final int KEYFRAME_REQUEST_MIN_INTERVAL_MS = 500;
     /** VP8 descriptor (1) + frame tag (3) before the probe header. */
     static final int VP8_PREFIX = 4;
+    /** Video packets kept for retransmission (a power of two): seconds of video at load-test bitrates. */
+    static final int HISTORY = 512;
 
     private final RtcClient client;
     private final boolean video;
@@ -62,9 +65,11 @@ final class MediaSource {
     private boolean keyframeRequested;
     private ScheduledFuture<?> timer;
     private volatile boolean stopped;
+    /** Plain copies of the last {@link #HISTORY} packets by sequence number, null without NACK; event loop only. */
+    private final ByteBuf[] history;
 
     private MediaSource(RtcClient client, boolean video, long ssrc, int senderIndex, LoadStats stats, long periodNs,
-                        int deltaFrameBytes) {
+                        int deltaFrameBytes, boolean answerNacks) {
         this.client = client;
         this.video = video;
         this.ssrc = ssrc;
@@ -75,16 +80,23 @@ final class MediaSource {
         this.random = new SplittableRandom(ssrc);
         this.sequence = random.nextInt(1 << 16);
         this.timestampBase = random.nextLong(1L << 32);
+        this.history = answerNacks ? new ByteBuf[HISTORY] : null;
     }
 
     static MediaSource audio(RtcClient client, long ssrc, int senderIndex, LoadStats stats) {
         return new MediaSource(client, false, ssrc, senderIndex, stats,
-                TimeUnit.MILLISECONDS.toNanos(AUDIO_PACKET_MS), 0);
+                TimeUnit.MILLISECONDS.toNanos(AUDIO_PACKET_MS), 0, false);
     }
 
     static MediaSource video(RtcClient client, long ssrc, int senderIndex, LoadStats stats, int kbps, int fps) {
+        return video(client, ssrc, senderIndex, stats, kbps, fps, false);
+    }
+
+    /** @param answerNacks keep a history of sent packets and resend those NACKed ({@link #onNack}) */
+    static MediaSource video(RtcClient client, long ssrc, int senderIndex, LoadStats stats, int kbps, int fps,
+                             boolean answerNacks) {
         return new MediaSource(client, true, ssrc, senderIndex, stats, 1_000_000_000L / fps,
-                deltaFrameBytes(kbps, fps));
+                deltaFrameBytes(kbps, fps), answerNacks);
     }
 
     /**
@@ -118,14 +130,55 @@ final class MediaSource {
         });
     }
 
-    /** Stops sending; any thread. */
+    /** Stops sending and releases the history; any thread. */
     void stop() {
         stopped = true;
         client.eventLoop().execute(() -> {
             if (timer != null) {
                 timer.cancel(false);
             }
+            if (history != null) {
+                for (int i = 0; i < HISTORY; i++) {
+                    if (history[i] != null) {
+                        history[i].release();
+                        history[i] = null;
+                    }
+                }
+            }
         });
+    }
+
+    /**
+     * A generic NACK (RFC 4585 6.2.1) for this track at {@code off} in {@code rtcp} (validated by the caller):
+     * resends each asked packet still in the history, as it was first sent (same sequence number and probe
+     * header: its send time stays the original's). Event loop only.
+     */
+    void onNack(ByteBuf rtcp, int off) {
+        if (history == null || stopped) {
+            return;
+        }
+        int items = RtcpPacket.nackCount(rtcp, off);
+        for (int i = 0; i < items; i++) {
+            int pid = RtcpPacket.nackPid(rtcp, off, i);
+            int blp = RtcpPacket.nackBlp(rtcp, off, i);
+            resend(pid);
+            for (int bit = 0; bit < 16; bit++) {
+                if ((blp & (1 << bit)) != 0) {
+                    resend((pid + bit + 1) & 0xFFFF);
+                }
+            }
+        }
+    }
+
+    private void resend(int seq) {
+        ByteBuf kept = history[seq & (HISTORY - 1)];
+        if (kept == null || RtpPacket.sequenceNumber(kept) != seq) {
+            return;
+        }
+        ByteBuf p = alloc.directBuffer(kept.readableBytes() + SrtpSession.MAX_RTP_OVERHEAD);
+        p.writeBytes(kept, kept.readerIndex(), kept.readableBytes());
+        stats.retransmissionsSent.increment();
+        client.sendRtp(p);
     }
 
     /** PLI or FIR for this track arrived; the next frame is a keyframe unless one went out very recently. */
@@ -202,6 +255,16 @@ final class MediaSource {
     private void send(ByteBuf p) {
         stats.packetsSent.increment();
         stats.bytesSent.add(p.readableBytes());
+        if (history != null) {
+            // A copy: sendRtp protects the packet in place and takes it.
+            int slot = RtpPacket.sequenceNumber(p) & (HISTORY - 1);
+            ByteBuf kept = history[slot];
+            if (kept == null) {
+                kept = alloc.directBuffer(p.readableBytes());
+                history[slot] = kept;
+            }
+            kept.clear().writeBytes(p, p.readerIndex(), p.readableBytes());
+        }
         client.sendRtp(p);
     }
 }

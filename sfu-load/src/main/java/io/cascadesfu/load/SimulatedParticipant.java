@@ -8,7 +8,9 @@ import io.cascadesfu.core.rtp.RtpPacket;
 import io.cascadesfu.signaling.sdp.SdpException;
 import io.cascadesfu.signaling.sdp.SdpParser;
 import io.cascadesfu.signaling.sdp.SessionDescription;
+import io.cascadesfu.core.srtp.SrtpSession;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.collection.LongObjectHashMap;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -59,6 +61,8 @@ final class SimulatedParticipant {
     private final long sessionId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
     private final long audioSsrc;
     private final long videoSsrc;
+    /** Sender SSRC of this participant's feedback (NACKs). */
+    private final long receiverSsrc;
     private final CompletableFuture<SimulatedParticipant> connected = new CompletableFuture<>();
     private final LongObjectHashMap<ReceiveStream> streamsBySsrc = new LongObjectHashMap<>();
     /** Every stream received, for the reporter. */
@@ -93,6 +97,7 @@ final class SimulatedParticipant {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         this.audioSsrc = sendsAudio ? r.nextLong(1, 1L << 32) : -1;
         this.videoSsrc = sendsVideo ? r.nextLong(1, 1L << 32) : -1;
+        this.receiverSsrc = r.nextLong(1, 1L << 32);
     }
 
     State state() {
@@ -226,7 +231,8 @@ final class SimulatedParticipant {
             audio = MediaSource.audio(client, audioSsrc, index, stats);
         }
         if (sendsVideo) {
-            video = MediaSource.video(client, videoSsrc, index, stats, ctx.options.videoKbps, ctx.options.fps);
+            video = MediaSource.video(client, videoSsrc, index, stats, ctx.options.videoKbps, ctx.options.fps,
+                    ctx.options.nack);
         }
         String sdp = ClientSdp.publishOffer(sessionId, client.localCredentials(), client.localFingerprint(),
                 new ClientSdp.PublishTracks(audioSsrc, videoSsrc, identity, "stream-" + identity));
@@ -291,7 +297,7 @@ final class SimulatedParticipant {
         if (candidate == null) {
             throw new SdpException("the node's SDP has no usable a=candidate");
         }
-        return new RtcClient.Remote(ctx.mediaAddress(candidate), d.iceUfrag(), d.icePwd(), d.fingerprintAlgorithm(),
+        return new RtcClient.Remote(ctx.mediaAddress(candidate, index), d.iceUfrag(), d.icePwd(), d.fingerprintAlgorithm(),
                 d.fingerprint());
     }
 
@@ -349,7 +355,7 @@ final class SimulatedParticipant {
 
     // ------------------------------------------------------------------ media
 
-    /** Publishing client: answers PLI and FIR for its video with a keyframe. */
+    /** Publishing client: answers PLI and FIR for its video with a keyframe, and NACKs with retransmissions. */
     private final class PublisherEvents implements RtcClient.Listener {
         @Override
         public void onRtcp(RtcClient client, ByteBuf packet, long nowNs) {
@@ -363,6 +369,8 @@ final class SimulatedParticipant {
                 if ((RtcpPacket.isPli(packet, off) && RtcpPacket.mediaSsrc(packet, off) == videoSsrc)
                         || (RtcpPacket.isFir(packet, off) && RtcpPacket.firSsrc(packet, off) == videoSsrc)) {
                     v.requestKeyframe();
+                } else if (RtcpPacket.isNack(packet, off) && RtcpPacket.mediaSsrc(packet, off) == videoSsrc) {
+                    v.onNack(packet, off);
                 }
                 off += RtcpPacket.lengthBytes(packet, off);
             }
@@ -376,7 +384,10 @@ final class SimulatedParticipant {
         }
     }
 
-    /** Subscribing client: accounts every packet that carries our probe header. */
+    /**
+     * Subscribing client: accounts every packet that carries our probe header; with {@code --nack}, asks for
+     * what a video stream is missing.
+     */
     private final class SubscriberEvents implements RtcClient.Listener {
         @Override
         public void onRtp(RtcClient client, ByteBuf p, long nowNs) {
@@ -404,13 +415,31 @@ final class SimulatedParticipant {
             if (s == null) {
                 boolean isVideo = at != start;
                 s = new ReceiveStream(ssrc, ProbeHeader.sender(p, at), isVideo,
-                        isVideo ? MediaSource.VIDEO_CLOCK : MediaSource.AUDIO_CLOCK);
+                        isVideo ? MediaSource.VIDEO_CLOCK : MediaSource.AUDIO_CLOCK, ctx.options.deadline.toNanos(),
+                        isVideo && ctx.options.nack ? new NackRequester() : null);
                 streamsBySsrc.put(ssrc, s);
                 streams.add(s);
             }
-            long jitterUs = s.onPacket(RtpPacket.sequenceNumber(p), RtpPacket.timestamp(p), nowNs, length);
-            stats.recordLatencyUs((nowNs - ProbeHeader.sendTimeNs(p, at)) / 1000);
-            stats.recordJitterUs(jitterUs);
+            long sendNs = ProbeHeader.sendTimeNs(p, at);
+            long jitterUs = s.onPacket(RtpPacket.sequenceNumber(p), RtpPacket.timestamp(p), nowNs, length, sendNs);
+            stats.recordLatencyUs((nowNs - sendNs) / 1000, s.video);
+            stats.recordJitterUs(jitterUs, s.video);
+            NackRequester nacks = s.nacks;
+            if (nacks != null && nacks.missing() > 0 && nacks.isDue(nowNs)) {
+                sendNacks(client, s, nowNs);
+            }
+        }
+
+        private void sendNacks(RtcClient client, ReceiveStream s, long nowNs) {
+            ByteBuf out = ByteBufAllocator.DEFAULT.directBuffer(NackRequester.MAX_BYTES + 64
+                    + SrtpSession.MAX_RTCP_OVERHEAD);
+            int asked = s.nacks.writeDue(out, receiverSsrc, s.ssrc, nowNs);
+            if (asked == 0) {
+                out.release();
+                return;
+            }
+            stats.nacksSent.add(asked);
+            client.sendRtcp(out); // takes ownership
         }
 
         @Override

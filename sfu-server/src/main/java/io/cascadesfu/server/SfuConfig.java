@@ -80,6 +80,11 @@ public final class SfuConfig {
         public String redis = "";
         /** The host other nodes dial for this node's cluster port, as registered in Redis; empty: {@link #bind}. */
         public String advertise = "";
+        /**
+         * {@code host:port} told to peers dialing a relay link to this node instead of its media candidate (a
+         * NAT's public address, or an impairment relay in front of the media port); empty for the candidate.
+         */
+        public String linkAdvertise = "";
 
         public boolean enabled() {
             return secret != null && !secret.isEmpty();
@@ -268,6 +273,7 @@ public final class SfuConfig {
         if ((v = env.get("SFU_CLUSTER_BIND")) != null) cluster.bind = v.trim();
         if ((v = env.get("SFU_CLUSTER_PORT")) != null) cluster.port = parseInt("SFU_CLUSTER_PORT", v);
         if ((v = env.get("SFU_CLUSTER_PEERS")) != null) cluster.peers = splitList(v);
+        if ((v = env.get("SFU_CLUSTER_LINK_ADVERTISE")) != null) cluster.linkAdvertise = v.trim();
         if ((v = env.get("SFU_ADMIN_KEY")) != null) admin.key = v.trim();
         if ((v = env.get("SFU_PUBLIC_URL")) != null) cluster.publicUrl = v.trim();
         if ((v = env.get("SFU_REDIS_URL")) != null) cluster.redis = v.trim();
@@ -374,6 +380,7 @@ public final class SfuConfig {
             for (String peer : cluster.peers) {
                 parsePeer(peer);
             }
+            linkAdvertise();
         }
         if (admin.enabled() && (admin.key.length() < Admin.MIN_KEY_CHARS || admin.key.length() > 1024
                 || !admin.key.chars().allMatch(ch -> ch > 0x20 && ch < 0x7f))) {
@@ -407,6 +414,35 @@ public final class SfuConfig {
         if (!dev && auth.keys.isEmpty()) {
             throw new ConfigException("auth.keys is empty: outside development mode the node needs at least one "
                     + "JWT key (or set dev: true)");
+        }
+    }
+
+    /**
+     * {@link Cluster#linkAdvertise} as an address, null when empty; throws a {@link ConfigException} unless it is
+     * {@code host:port} with an IP address (a peer's ICE checks go there, no name is resolved).
+     */
+    java.net.InetSocketAddress linkAdvertise() {
+        String v = cluster.linkAdvertise == null ? "" : cluster.linkAdvertise.trim();
+        if (v.isEmpty()) {
+            return null;
+        }
+        int colon = v.lastIndexOf(':');
+        String host = colon > 0 ? v.substring(0, colon) : "";
+        String port = colon > 0 ? v.substring(colon + 1) : "";
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        boolean literal = host.matches("[0-9.]+") && host.split("\\.", -1).length == 4 || host.contains(":");
+        if (!literal || port.isEmpty() || port.length() > 5 || !port.chars().allMatch(Character::isDigit)
+                || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+            throw new ConfigException("cluster.linkAdvertise (SFU_CLUSTER_LINK_ADVERTISE): \"" + v
+                    + "\" is not IP:port");
+        }
+        try {
+            return new java.net.InetSocketAddress(java.net.InetAddress.getByName(host), Integer.parseInt(port));
+        } catch (java.net.UnknownHostException e) {
+            throw new ConfigException("cluster.linkAdvertise (SFU_CLUSTER_LINK_ADVERTISE): \"" + v
+                    + "\" is not IP:port");
         }
     }
 

@@ -485,4 +485,34 @@ class SfuConfigTest {
         assertTrue(text.contains("\nadmin:\n"), "admin section in " + EXAMPLE);
         assertTrue(text.contains("SFU_ADMIN_KEY"), "SFU_ADMIN_KEY in " + EXAMPLE);
     }
+
+    @Test
+    void clusterLinkAdvertiseIsAnIpAndPortFromTheFileOrTheEnvironment() throws IOException {
+        Map<String, String> cluster = Map.of("SFU_NODE_ID", "a", "SFU_CLUSTER_SECRET", SECRET);
+        assertNull(SfuConfig.load(null, cluster).linkAdvertise(), "empty: the media candidate");
+
+        SfuConfig fromFile = SfuConfig.load(yaml("dev: true\ncluster:\n  linkAdvertise: \"127.0.0.1:10099\"\n"),
+                cluster);
+        assertEquals(new java.net.InetSocketAddress("127.0.0.1", 10099), fromFile.linkAdvertise());
+
+        java.util.HashMap<String, String> env = new java.util.HashMap<>(cluster);
+        env.put("SFU_CLUSTER_LINK_ADVERTISE", " 10.0.0.7:4000 ");
+        assertEquals(new java.net.InetSocketAddress("10.0.0.7", 4000), SfuConfig.load(null, env).linkAdvertise());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "relay.example:4000",
+            ":4000", "1.2.3:4000", "127.0.0.1:4x"})
+    void clusterLinkAdvertiseThatIsNotIpAndPortIsRefusedNamingTheVariable(String value) {
+        String message = refused(null, Map.of("SFU_NODE_ID", "a", "SFU_CLUSTER_SECRET", SECRET,
+                "SFU_CLUSTER_LINK_ADVERTISE", value));
+        assertTrue(message.contains("cluster.linkAdvertise") && message.contains("SFU_CLUSTER_LINK_ADVERTISE"),
+                message);
+    }
+
+    @Test
+    void exampleConfigDocumentsTheLinkAdvertiseSetting() throws IOException {
+        String text = Files.readString(EXAMPLE);
+        assertTrue(text.contains("linkAdvertise:") && text.contains("SFU_CLUSTER_LINK_ADVERTISE"), EXAMPLE.toString());
+    }
 }

@@ -1,0 +1,114 @@
+"""Medians over the runs of scripts/cascade-bench.sh (one or more result folders): per case and kind, residual
+loss (not delivered within the deadline), loss (never arrived), one-way latency p50/p95 and jitter p50.
+
+Prints two markdown tables: over every run, and over the runs without a stall of the machine. Audio is never
+retransmitted and its emulated path is about 61 ms, so audio arriving later than the deadline can only be the
+shared machine stalling the processes: a run whose audio arrived late for more than STALL_PERCENT of its packets
+is a stalled run. Writes the tables and every run as CSV to FIRST_FOLDER/cascade.csv, and a PNG
+(benchmarks/cascade.png) when matplotlib is installed."""
+import csv
+import glob
+import json
+import os
+import statistics
+import sys
+
+folders = sys.argv[1:]
+STALL_PERCENT = 0.5
+CASES = {"a": "(a) one node in New York", "b": "(b) cascade: nearest node each"}
+METRICS = [("residual loss %", lambda k: k["residualLossPercent"]),
+           ("never arrived %", lambda k: k["lossPercent"]),
+           ("latency p50 ms", lambda k: k["latencyMs"]["p50"]),
+           ("latency p95 ms", lambda k: k["latencyMs"]["p95"]),
+           ("latency p99 ms", lambda k: k["latencyMs"]["p99"]),
+           ("jitter p50 ms", lambda k: k["jitterMs"]["p50"])]
+
+runs = []  # (case, file, stalled, {kind: [metrics]})
+for folder in folders:
+    for case in CASES:
+        for path in sorted(glob.glob(os.path.join(folder, f"{case}-*.json"))):
+            s = json.load(open(path))
+            if s["failed"] > 0 or s["streamsReceiving"] < s["streamsExpected"]:
+                print(f"left out: {path}: {s['failed']} failed, {s['streamsReceiving']}/{s['streamsExpected']}"
+                      " streams", file=sys.stderr)
+                continue
+            kinds = {k["kind"]: [f(k) for _, f in METRICS] for k in s["kinds"]}
+            audio = kinds.get("audio")
+            late = audio[0] - audio[1] if audio else 0
+            runs.append((case, path, late > STALL_PERCENT, late, kinds))
+
+
+def table(selected):
+    out = []
+    for kind in ("audio", "video"):
+        for case in CASES:
+            values = [r[4][kind] for r in selected if r[0] == case and kind in r[4]]
+            if values:
+                med = [statistics.median(col) for col in zip(*values)]
+                out.append([CASES[case], kind, len(values)] + [round(v, 2) for v in med])
+    return out
+
+
+header = ["case", "kind", "runs"] + [m for m, _ in METRICS]
+
+
+def show(title, rows):
+    print(f"\n{title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        print("| " + " | ".join(str(v) for v in r) + " |")
+    for kind in ("audio", "video"):
+        a = next((r for r in rows if r[1] == kind and r[0] == CASES["a"]), None)
+        b = next((r for r in rows if r[1] == kind and r[0] == CASES["b"]), None)
+        if a and b:
+            ratio = f"{a[3] / b[3]:.1f}x" if b[3] > 0 else "inf"
+            print(f"\n{kind}: residual loss (a)/(b) = {ratio}, latency p95 (b) - (a) = {b[6] - a[6]:+.1f} ms,"
+                  f" p99 (b) - (a) = {b[7] - a[7]:+.1f} ms")
+
+
+all_rows = table(runs)
+clean = [r for r in runs if not r[2]]
+clean_rows = table(clean)
+show(f"Medians over every run ({len(runs)} runs)", all_rows)
+show(f"Medians over the runs without a stall ({len(clean)} of {len(runs)}: audio late > {STALL_PERCENT} % "
+     "marks a stall)", clean_rows)
+
+with open(os.path.join(folders[0], "cascade.csv"), "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["selection"] + header)
+    w.writerows([["all"] + r for r in all_rows])
+    w.writerows([["no stall"] + r for r in clean_rows])
+    w.writerow([])
+    w.writerow(["case", "file", "stalled", "audio late %", "kind"] + [m for m, _ in METRICS])
+    for case, path, stalled, late, kinds in runs:
+        for kind, v in kinds.items():
+            w.writerow([case, os.path.relpath(path), stalled, round(late, 3), kind] + v)
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    print("\n(matplotlib not installed: no PNG; cascade.csv has every run)", file=sys.stderr)
+    sys.exit(0)
+fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+for ax, (title, col) in zip(axes, [("residual loss % (>150 ms or lost)", 3), ("latency p95 ms", 6),
+                                   ("jitter p50 ms", 8)]):
+    labels, va, vb = [], [], []
+    for kind in ("audio", "video"):
+        a = next((r for r in all_rows if r[1] == kind and r[0] == CASES["a"]), None)
+        b = next((r for r in all_rows if r[1] == kind and r[0] == CASES["b"]), None)
+        if a and b:
+            labels.append(kind)
+            va.append(a[col])
+            vb.append(b[col])
+    x = range(len(labels))
+    ax.bar([i - 0.2 for i in x], va, 0.4, label=CASES["a"])
+    ax.bar([i + 0.2 for i in x], vb, 0.4, label=CASES["b"])
+    ax.set_xticks(list(x), labels)
+    ax.set_title(title)
+axes[0].legend(fontsize=8)
+fig.tight_layout()
+fig.savefig("benchmarks/cascade.png", dpi=110)
+print("plot written to benchmarks/cascade.png")
