@@ -406,11 +406,11 @@ export async function startSuite(name, { env = {} } = {}) {
  * The demo page of node `id` of `cluster`. With `listNodes`, the page is given the cluster's nodes (its own
  * first) as where to go if its node is lost; without, it asks its node (GET /nodes).
  */
-export function openOnNode(browser, cluster, id, { room, name, listNodes = false }) {
+export function openOnNode(browser, cluster, id, { room, name, listNodes = false, params = {} }) {
   const own = cluster.nodes[id];
   const others = Object.entries(cluster.nodes).filter(([x]) => x !== id).map(([, s]) => s.baseUrl);
-  const params = listNodes ? { nodes: [own.baseUrl, ...others].join(',') } : {};
-  return openParticipant(browser, own, { room, name, params });
+  const nodes = listNodes ? { nodes: [own.baseUrl, ...others].join(',') } : {};
+  return openParticipant(browser, own, { room, name, params: { ...nodes, ...params } });
 }
 
 export const CLUSTER_SECRET = 'e2e-cluster-secret-0123456789abcdef0123456789';

@@ -54,10 +54,14 @@ test('a squeezed subscriber moves down a layer, and back up when the limit lifts
     // Only what the node sends carol's subscribe PC goes through the limited class.
     const port = await carol.page.evaluate(async () => {
       const stats = await window.demo.room._subscriber.getStats();
-      let pair;
-      stats.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated) pair = s; });
-      return stats.get(pair.localCandidateId).port;
+      // The selected pair, as the transport names it; older builds only flag it nominated.
+      let selected;
+      stats.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) selected = s.selectedCandidatePairId; });
+      let pair = selected && stats.get(selected);
+      if (!pair) stats.forEach((s) => { if (s.type === 'candidate-pair' && (s.nominated || s.state === 'succeeded') && !pair) pair = s; });
+      return pair ? stats.get(pair.localCandidateId)?.port : undefined;
     });
+    assert.ok(port > 0, `carol's subscribe PC has a selected candidate pair: ${port}`);
     tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
       'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'dport', String(port), '0xffff', 'flowid', '1:20');
 

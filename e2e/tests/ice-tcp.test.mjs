@@ -30,9 +30,12 @@ before(async () => {
   suite = await startSuite('ice-tcp', {
     env: { SFU_MEDIA_TCP_PORT: (ports) => ports.spareTcp, SFU_WARMUP_PACKETS: '5000' },
   });
-  // Every UDP datagram to the media port is dropped (and counted): only the TCP candidate can work.
+  // Every UDP datagram to a media port (each worker's, when there are several) is dropped (and counted): only the
+  // TCP candidate can work.
   nft('add', 'chain', 'inet', TABLE, 'input', '{ type filter hook input priority 0 ; policy accept ; }');
-  nft('add', 'rule', 'inet', TABLE, 'input', 'udp', 'dport', String(suite.server.mediaPort), 'counter', 'drop');
+  for (const port of suite.server.mediaPorts) {
+    nft('add', 'rule', 'inet', TABLE, 'input', 'udp', 'dport', String(port), 'counter', 'drop');
+  }
 });
 after(async () => {
   await suite?.stop();
@@ -84,7 +87,7 @@ test('with UDP to the media port dropped, two browsers decode each other over IC
     }
     // The browsers did try UDP first (it is the higher priority): the firewall dropped it.
     const table = nft('list', 'table', 'inet', TABLE);
-    const dropped = Number(/counter packets (\d+)/.exec(table)?.[1] ?? 0);
+    const dropped = [...table.matchAll(/counter packets (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
     tcx.diagnostic(`UDP datagrams to the media port dropped: ${dropped}`);
     assert.ok(dropped > 0, 'UDP checks were sent and dropped');
     for (const p of [alice, bob]) assert.deepEqual(p.pageErrors, [], `${p.name} has no uncaught page errors`);

@@ -43,10 +43,14 @@ test('members on two workers see each other and each stream crosses the pipe onc
     const inOnWorker1 = delta('sfu_worker_datagrams_in_total', 1);
     tc.diagnostic(`5 s: worker 0 read ${inOnWorker0} datagrams, ${pipedTo1} RTP crossed to worker 1; `
       + `worker 1 read ${inOnWorker1}, ${pipedTo0} crossed to worker 0`);
+    // A datagram is counted when its worker reads it, a crossing when the other worker takes it off the pipe:
+    // the two counters of one scrape can be a queue's worth apart (more on a starved machine), never a copy
+    // per subscriber apart (that would double the count).
+    const SKEW = 40;
     assert.ok(inOnWorker0 > 200 && inOnWorker1 > 200, `media flows on both workers: ${inOnWorker0}, ${inOnWorker1}`);
-    assert.ok(pipedTo1 <= inOnWorker0 * 1.02, `at most one copy per packet crossed to worker 1: ${pipedTo1} of ${inOnWorker0}`);
+    assert.ok(pipedTo1 <= inOnWorker0 * 1.02 + SKEW, `at most one copy per packet crossed to worker 1: ${pipedTo1} of ${inOnWorker0}`);
     assert.ok(pipedTo1 >= inOnWorker0 * 0.6, `worker 0's streams crossed to worker 1: ${pipedTo1} of ${inOnWorker0}`);
-    assert.ok(pipedTo0 <= inOnWorker1 * 1.02 && pipedTo0 >= inOnWorker1 * 0.6, `and back: ${pipedTo0} of ${inOnWorker1}`);
+    assert.ok(pipedTo0 <= inOnWorker1 * 1.02 + SKEW && pipedTo0 >= inOnWorker1 * 0.6, `and back: ${pipedTo0} of ${inOnWorker1}`);
     for (const w of [0, 1]) {
       assert.ok((m1[`sfu_worker_busy{worker="${w}"}`] ?? -1) >= 0, `busy fraction of worker ${w} exported`);
     }

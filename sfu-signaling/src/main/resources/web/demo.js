@@ -267,10 +267,11 @@ async function join(roomName, name) {
   setStatus('connecting');
 
   // In a cluster, the other nodes are where the call moves if this one is lost or drains. ?nodes=URL,URL names
-  // them; otherwise the page's node lists them. ?pick=nearest lets the library join the nearest instead of this one.
+  // them; otherwise the page's node lists them. ?pick=nearest lets the library join the nearest instead of this one;
+  // ?pick=members the node with the least expected latency to the room's members (rankByMembers).
   const given = pageParams.get('nodes')?.split(',').map((u) => u.trim()).filter(Boolean);
   const nodes = given?.length ? given : await discoverNodes(location.origin);
-  room = new Room({ reconnect: true, nodes: nodes.length > 1 ? nodes : undefined, nearest: pageParams.get('pick') === 'nearest' });
+  room = new Room({ reconnect: true, nodes: nodes.length > 1 ? nodes : undefined, nearest: ['nearest', 'members'].includes(pageParams.get('pick')), choose: pageParams.get('pick') === 'members' ? 'members' : 'nearest' });
   wireRoom(room);
   try {
     await room.connect((nodeUrl) => fetchToken(nodeUrl, roomName, name));

@@ -127,6 +127,73 @@ export async function discoverNodes(nodeUrl) {
   return [new URL(nodeUrl, location.href).origin];
 }
 
+/** The `room` claim of a join token (JWT), or null; read only to ask nodes where the room's members are. */
+function roomOfToken(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(part + '='.repeat((4 - (part.length % 4)) % 4))).room ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Ranks nodes by the expected latency to the other members of a room: for node n, the round trip to n plus the
+ * mean, over the room's members, of n's measured round trip to the member's node (0 for members on n itself).
+ * With no one in the room yet (or nothing known), that is the round trip to n alone: nearest first.
+ *
+ * @param {{url: string, rttMs: number}[]} ranked the nodes as {@link rankNodes} measured them
+ * @param {string|function(string): Promise<string>} token a join token for the room, or a function of a node's
+ *   base URL returning one: each node is asked `GET /nodes?room=&token=` for its round trips to the others and,
+ *   from the nearest, how many members each node holds
+ * @returns {Promise<{url: string, rttMs: number, expectedMs: number, members: number}[]>} best first
+ */
+export async function rankByMembers(ranked, token) {
+  if (ranked.length < 2) return ranked.map((n) => ({ ...n, expectedMs: n.rttMs, members: 0 }));
+  const ask = async ({ url }) => {
+    try {
+      const t = typeof token === 'function' ? await token(url) : token;
+      const room = roomOfToken(t);
+      if (!room) return null;
+      const res = await fetch(new URL(`/nodes?room=${encodeURIComponent(room)}&token=${encodeURIComponent(t)}`, url),
+        { cache: 'no-store', signal: AbortSignal.timeout(NODE_PROBE_TIMEOUT_MS) });
+      return res.ok ? await res.json() : null;
+    } catch {
+      return null;
+    }
+  };
+  return scoreByMembers(ranked, await Promise.all(ranked.map(ask)));
+}
+
+/**
+ * The arithmetic of {@link rankByMembers}: `answers[i]` is node i's `GET /nodes?room=` body (or null when it did
+ * not answer). A node whose link to a member's node is unknown is ranked after every node that has one.
+ */
+export function scoreByMembers(ranked, answers) {
+  const originOf = (u) => { try { return new URL(u).origin; } catch { return null; } };
+  // Members per node: from the nearest node that answered (it knows every peer's count for the room).
+  const counts = new Map();
+  const counted = answers.find((a) => a?.nodes);
+  for (const n of counted?.nodes ?? []) {
+    if (n.participants > 0) counts.set(originOf(n.url), n.participants);
+  }
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  const scored = ranked.map((n, i) => {
+    let link = 0;
+    if (total > 0) {
+      const row = new Map((answers[i]?.nodes ?? []).map((m) => [originOf(m.url), m.rttMs]));
+      let sum = 0;
+      for (const [origin, members] of counts) {
+        const rtt = origin === originOf(n.url) ? 0 : row.get(origin);
+        sum += members * (typeof rtt === 'number' && rtt >= 0 ? rtt : Infinity); // no link known: not via n
+      }
+      link = sum / total;
+    }
+    return { ...n, expectedMs: n.rttMs + link, members: counts.get(originOf(n.url)) ?? 0 };
+  });
+  return scored.sort((a, b) => a.expectedMs - b.expectedMs || a.rttMs - b.rttMs);
+}
+
 /** Resolves once ICE gathering is complete, or after timeoutMs (the node is ICE-lite and does not need our candidates). */
 function iceGatheringDone(pc, timeoutMs = ICE_GATHERING_TIMEOUT_MS) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
@@ -174,7 +241,8 @@ function sleep(ms) {
  * With `nodes` (the base URLs of a cluster's nodes), connect() measures the round trip to each and joins the
  * nearest that accepts participants; when that node is lost (or tells us to move, as a draining node does), the
  * session moves to the next nearest and the call resumes there. The token may then be a function of the node's
- * base URL, for clusters where each node issues its own tokens.
+ * base URL, for clusters where each node issues its own tokens. With `choose: 'members'`, the node is the one
+ * with the least expected latency to the room's other members ({@link rankByMembers}), not only to us.
  */
 export class Room extends Emitter {
   /**
@@ -183,6 +251,8 @@ export class Room extends Emitter {
    * @param {boolean} [options.reconnect=true] rejoin automatically after an unexpected disconnect
    * @param {string[]} [options.nodes] base URLs of the cluster's nodes: join the nearest, move on when it is lost
    * @param {boolean} [options.nearest=true] with `nodes`: rank them by round trip; false keeps the given order
+   * @param {'nearest'|'members'} [options.choose='nearest'] with `nodes`: join the nearest node, or the one that
+   *   minimises the expected latency to the room's other members (round trip to the node plus its links to theirs)
    */
   constructor(options = {}) {
     super();
@@ -191,6 +261,7 @@ export class Room extends Emitter {
     /** The cluster's nodes as given (base URLs); empty for a single node. */
     this.nodes = [...(options.nodes ?? [])];
     this.nearest = options.nearest !== false;
+    this.choose = options.choose === 'members' ? 'members' : 'nearest';
     /** The nodes ranked by the last measurement, nearest first: [{url, rttMs}]. */
     this.rankedNodes = [];
     /** The id of the node we are joined to (null outside a cluster). */
@@ -271,6 +342,9 @@ export class Room extends Emitter {
         this.rankedNodes = this.nearest
           ? await rankNodes(this.nodes)
           : this.nodes.map((n) => ({ url: new URL(n, location.href).origin, rttMs: null }));
+        if (this.nearest && this.choose === 'members') {
+          this.rankedNodes = await rankByMembers(this.rankedNodes, token);
+        }
         let lastError = new SfuError('connection_failed', 'no node of the cluster answers');
         for (const { url } of this.rankedNodes) {
           this.url = webSocketUrl(url);

@@ -133,6 +133,21 @@ public final class Cascade implements RoomManager.CascadeHooks {
         return servedRelays;
     }
 
+    /**
+     * How many participants of {@code room} each peer last said it holds (peers with none are left out), whether or
+     * not this node has participants in the room. Control thread.
+     */
+    public Map<String, Integer> remoteCounts(String room) {
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        remoteStates.forEach((peer, byRoom) -> {
+            JsonNode participants = byRoom.get(room);
+            if (participants != null && participants.size() > 0) {
+                counts.put(peer, participants.size());
+            }
+        });
+        return counts;
+    }
+
     /** The last counters read of each link (peer/room/direction), for rates between two reads. Control thread. */
     private final Map<String, long[]> lastLinkRead = new HashMap<>();
 

@@ -19,6 +19,8 @@ final class LoadOptions {
 
               --url URL              a node's HTTP address; repeat for several nodes (participants are spread
                                      round-robin over them)
+              --url-for I=URL        participant I joins this node instead (repeat for others), e.g.
+                                     --url-for 0=http://a:7881 puts a webinar's publisher on node a
               --shape SHAPE          meeting (everyone sends audio+video, N x N), webinar (participant 0 of each
                                      room sends audio+video, the others only receive), audio (everyone sends
                                      audio only)                                               [meeting]
@@ -75,6 +77,8 @@ final class LoadOptions {
     }
 
     final List<URI> urls = new ArrayList<>();
+    /** {@code --url-for}: participants placed on a node of their own, by index. */
+    final java.util.SortedMap<Integer, URI> urlFor = new java.util.TreeMap<>();
     Shape shape = Shape.MEETING;
     int participants = -1;
     int rooms = 1;
@@ -99,6 +103,19 @@ final class LoadOptions {
     Duration connectTimeout = Duration.ofSeconds(20);
     boolean help;
     boolean concurrentJoins;
+
+    /** The node participant {@code index} joins: its {@code --url-for}, else the {@code --url}s round-robin. */
+    URI urlOf(int index) {
+        URI own = urlFor.get(index);
+        return own != null ? own : urls.get(index % urls.size());
+    }
+
+    /** Every node the run uses, each once, in order of mention. */
+    List<URI> allUrls() {
+        java.util.LinkedHashSet<URI> all = new java.util.LinkedHashSet<>(urls);
+        all.addAll(urlFor.values());
+        return new ArrayList<>(all);
+    }
 
     boolean impaired() {
         return !impairUp.isNone() || !impairDown.isNone() || !impairFor.isEmpty();
@@ -170,6 +187,21 @@ final class LoadOptions {
             try {
                 switch (arg) {
                     case "--url" -> o.urls.add(parseUrl(value));
+                    case "--url-for" -> {
+                        int sep = value.indexOf('=');
+                        int index;
+                        try {
+                            index = sep <= 0 ? -1 : Integer.parseInt(value.substring(0, sep).trim());
+                        } catch (NumberFormatException e) {
+                            index = -1;
+                        }
+                        if (index < 0) {
+                            throw new UsageException("--url-for must be INDEX=URL, got '" + value + "'");
+                        }
+                        if (o.urlFor.put(index, parseUrl(value.substring(sep + 1).trim())) != null) {
+                            throw new UsageException("--url-for: participant " + index + " given twice");
+                        }
+                    }
                     case "--shape" -> o.shape = parseShape(value);
                     case "--participants" -> o.participants = positiveInt(arg, value);
                     case "--rooms" -> o.rooms = positiveInt(arg, value);
@@ -228,6 +260,10 @@ final class LoadOptions {
         }
         if (!o.impairFor.isEmpty() && o.impairFor.lastKey() >= o.participants) {
             throw new UsageException("--impair-for: participant " + o.impairFor.lastKey() + " does not exist (--participants "
+                    + o.participants + ")");
+        }
+        if (!o.urlFor.isEmpty() && o.urlFor.lastKey() >= o.participants) {
+            throw new UsageException("--url-for: participant " + o.urlFor.lastKey() + " does not exist (--participants "
                     + o.participants + ")");
         }
         if (o.fps > 120) {

@@ -64,7 +64,7 @@ final class LoadRun {
     private LoadSummary run(LoadContext ctx) throws InterruptedException {
         String runId = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 6);
         List<NodeMetrics> nodes = new ArrayList<>();
-        for (URI url : options.urls) {
+        for (URI url : options.allUrls()) {
             NodeMetrics n = new NodeMetrics(url, ctx.http);
             n.scrape();
             nodes.add(n);
@@ -73,7 +73,7 @@ final class LoadRun {
         for (int i = 0; i < options.participants; i++) {
             int room = i % options.rooms;
             participants.add(new SimulatedParticipant(ctx, i, i / options.rooms,
-                    options.roomPrefix + "-" + runId + "-" + room, options.urls.get(i % options.urls.size())));
+                    options.roomPrefix + "-" + runId + "-" + room, options.urlOf(i)));
         }
         for (SimulatedParticipant p : participants) {
             int expected = 0;
@@ -86,7 +86,8 @@ final class LoadRun {
         }
         out.printf(Locale.ROOT, "load run %s: shape %s, %d participants in %d room(s) on %s, ramp %.1f/s, "
                         + "measuring %d s after the ramp%s%n", runId, options.shape.name().toLowerCase(Locale.ROOT),
-                options.participants, options.rooms, options.urls, options.rampPerSecond,
+                options.participants, options.rooms, options.urlFor.isEmpty() ? options.urls
+                        : options.urls + " (" + options.urlFor + " on their own)", options.rampPerSecond,
                 options.duration.toSeconds(), options.impaired()
                         ? ", impairment up [" + options.impairUp + "] down [" + options.impairDown + "]"
                         + (options.impairFor.isEmpty() ? "" : " per participant " + options.impairFor)
@@ -336,7 +337,7 @@ final class LoadRun {
         long received = stats.packetsReceived.sum() - baseReceived;
         long receivedBytes = stats.bytesReceived.sum() - baseReceivedBytes;
         return new LoadSummary(options.shape.name().toLowerCase(Locale.ROOT), options.participants, options.rooms,
-                options.urls.stream().map(URI::toString).toList(), options.impairUp.toString(),
+                options.allUrls().stream().map(URI::toString).toList(), options.impairUp.toString(),
                 options.impairDown.toString(), LoadSummary.round(seconds), connected, failed, failures,
                 Percentiles.ofMicros(connectUs), streamsExpected, streamsReceiving, sent, sentBytes, received,
                 receivedBytes, LoadSummary.round(sent / seconds), LoadSummary.round(received / seconds),

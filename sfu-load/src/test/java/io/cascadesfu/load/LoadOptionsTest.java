@@ -54,6 +54,24 @@ class LoadOptionsTest {
     }
 
     @Test
+    void urlForPlacesOneParticipantOnItsOwnNode() throws Exception {
+        LoadOptions o = LoadOptions.parse("--url", "http://b:2", "--url", "http://c:3", "--participants", "4",
+                "--url-for", "0=http://a:1");
+        assertEquals(java.net.URI.create("http://a:1"), o.urlOf(0));
+        assertEquals(java.net.URI.create("http://c:3"), o.urlOf(1), "the others keep the round-robin");
+        assertEquals(java.net.URI.create("http://b:2"), o.urlOf(2));
+        assertEquals(java.util.List.of(java.net.URI.create("http://b:2"), java.net.URI.create("http://c:3"),
+                java.net.URI.create("http://a:1")), o.allUrls(), "every node measured once");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"http://a:1", "x=http://a:1", "-1=http://a:1", "9=http://a:1"})
+    void aBadUrlForIsRefused(String value) {
+        assertThrows(LoadOptions.UsageException.class,
+                () -> LoadOptions.parse("--url", URL, "--participants", "2", "--url-for", value));
+    }
+
+    @Test
     void aParticipantGivenTwiceIsRefused() {
         assertThrows(LoadOptions.UsageException.class, () -> LoadOptions.parse("--url", URL, "--participants", "2",
                 "--impair-for", "0=loss=1%", "--impair-for", "0=loss=2%"));

@@ -99,7 +99,7 @@ public final class SfuNode implements AutoCloseable {
                 : null;
         HttpRoutes routes = new HttpRoutes(rooms::isAccepting, registry::scrape,
                 config.dev ? new DevTokenEndpoint(tokens, config.auth.devKeyId, json) : null,
-                config.cluster.enabled() ? () -> nodesJson(config.cluster) : null, admin);
+                config.cluster.enabled() ? q -> nodesAnswer(config.cluster, tokens, q) : null, admin);
         try {
             this.http = HttpServer.bind(new InetSocketAddress(config.http.bind, config.http.port), routes,
                     () -> new SignalingHandler(json, tokens, rooms, engine.control(), config.http.maxMessageBytes,
@@ -366,28 +366,79 @@ public final class SfuNode implements AutoCloseable {
     }
 
     /**
-     * {@code GET /nodes}: this node and the peers that are up with a public URL, where clients may go.
+     * {@code GET /nodes}: this node and the peers that are up with a public URL, where clients may go, each with this
+     * node's measured round trip to it.
      * <pre>{"self": {"id", "region", "url"}, "nodes": [{"id", "region", "url", "up", "rttMs"}]}</pre>
+     * With {@code ?room=R&token=T} (a join token for room R), each node also says how many of R's participants
+     * it holds ({@code "participants"}), so that a client can join the node nearest to the room's members, not
+     * only to itself. A missing or wrong token is 401; the counts are nobody else's business. HTTP I/O thread.
      */
-    private String nodesJson(SfuConfig.Cluster config) {
+    private java.util.concurrent.CompletionStage<HttpRoutes.AdminResponse> nodesAnswer(
+            SfuConfig.Cluster config, TokenService tokens, Map<String, List<String>> query) {
+        Map<String, String> cors = Map.of("Access-Control-Allow-Origin", "*");
+        String room = first(query, "room");
+        if (room == null) {
+            return java.util.concurrent.CompletableFuture.completedFuture(
+                    new HttpRoutes.AdminResponse(200, nodesJson(config, null, Map.of()).toString(), cors));
+        }
+        String why;
+        try {
+            io.cascadesfu.signaling.auth.AccessToken token = tokens.verify(String.valueOf(first(query, "token")));
+            why = token.room().equals(room) ? null : "the token is for another room";
+        } catch (io.cascadesfu.signaling.auth.TokenException e) {
+            why = e.getMessage();
+        }
+        if (why != null) {
+            com.fasterxml.jackson.databind.node.ObjectNode error =
+                    com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+            error.put("error", "unauthorized").put("message", "room counts need a join token for the room: " + why);
+            return java.util.concurrent.CompletableFuture.completedFuture(
+                    new HttpRoutes.AdminResponse(401, error.toString(), cors));
+        }
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            Map<String, Integer> counts = new java.util.HashMap<>(
+                    cascade == null ? Map.of() : cascade.remoteCounts(room));
+            counts.put(config.nodeId, rooms.localParticipants(room).size());
+            return new HttpRoutes.AdminResponse(200, nodesJson(config, room, counts).toString(), cors);
+        }, engine.control());
+    }
+
+    private static String first(Map<String, List<String>> query, String name) {
+        List<String> values = query.get(name);
+        return values == null || values.isEmpty() ? null : values.get(0);
+    }
+
+    /** The body of {@link #nodesAnswer}; with {@code room}, each node's participant count from {@code counts}. */
+    private com.fasterxml.jackson.databind.node.ObjectNode nodesJson(SfuConfig.Cluster config, String room,
+                                                                     Map<String, Integer> counts) {
         com.fasterxml.jackson.databind.node.ObjectNode body =
                 com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
         com.fasterxml.jackson.databind.node.ObjectNode self = body.putObject("self");
         self.put("id", config.nodeId);
         self.put("region", config.region);
         self.put("url", config.publicUrl);
+        if (room != null) {
+            body.put("room", room);
+        }
         com.fasterxml.jackson.databind.node.ArrayNode list = body.putArray("nodes");
         if (!config.publicUrl.isEmpty()) {
-            list.addObject().put("id", config.nodeId).put("region", config.region).put("url", config.publicUrl)
-                    .put("up", rooms.isAccepting()).put("rttMs", 0.0);
+            com.fasterxml.jackson.databind.node.ObjectNode n = list.addObject().put("id", config.nodeId)
+                    .put("region", config.region).put("url", config.publicUrl).put("up", rooms.isAccepting())
+                    .put("rttMs", 0.0);
+            if (room != null) {
+                n.put("participants", counts.getOrDefault(config.nodeId, 0));
+            }
         }
         for (ClusterNode.PeerInfo p : cluster == null ? List.<ClusterNode.PeerInfo>of() : cluster.peers()) {
             if (p.up() && p.publicUrl() != null && !p.publicUrl().isEmpty()) {
-                list.addObject().put("id", p.id()).put("region", p.region()).put("url", p.publicUrl())
-                        .put("up", true).put("rttMs", p.rttMs());
+                com.fasterxml.jackson.databind.node.ObjectNode n = list.addObject().put("id", p.id())
+                        .put("region", p.region()).put("url", p.publicUrl()).put("up", true).put("rttMs", p.rttMs());
+                if (room != null) {
+                    n.put("participants", counts.getOrDefault(p.id(), 0));
+                }
             }
         }
-        return body.toString();
+        return body;
     }
 
     /** {@code GET /admin/links}; control thread. */
@@ -453,11 +504,6 @@ public final class SfuNode implements AutoCloseable {
             }
             String token = tokens.issue(keyId, identity, room, name, Grants.ALL, Duration.ofHours(6));
             return new HttpRoutes.TokenResponse(200, json.createObjectNode().put("token", token).toString());
-        }
-
-        private static String first(Map<String, List<String>> query, String key) {
-            List<String> v = query.get(key);
-            return v == null || v.isEmpty() ? null : v.get(0);
         }
     }
 }

@@ -120,9 +120,23 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
                 case "/nodes" -> {
                     if (routes.nodes() == null) {
                         send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n");
-                    } else {
-                        send(ctx, req, HttpResponseStatus.OK, "application/json", routes.nodes().get());
+                        return;
                     }
+                    Map<String, List<String>> parameters;
+                    try {
+                        parameters = query.parameters();
+                    } catch (IllegalArgumentException e) {
+                        send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request\n");
+                        return;
+                    }
+                    CompletionStage<HttpRoutes.AdminResponse> answer;
+                    try {
+                        answer = routes.nodes().apply(parameters);
+                    } catch (RuntimeException e) {
+                        log.error("/nodes failed", e);
+                        answer = CompletableFuture.completedFuture(ADMIN_INTERNAL_ERROR);
+                    }
+                    answerLater(ctx, req, "GET /nodes", answer);
                 }
                 default -> serveStatic(ctx, req, path);
             }
@@ -136,13 +150,9 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
      * decoded behind it are held and served after it, in order.
      */
     private void onAdmin(ChannelHandlerContext ctx, FullHttpRequest req, String rawPath) {
-        boolean keepAlive = HttpUtil.isKeepAlive(req);
-        boolean head = req.method() == HttpMethod.HEAD;
         HttpRoutes.AdminRequest request = new HttpRoutes.AdminRequest(req.method().name(), rawPath,
                 req.headers().get(HttpHeaderNames.AUTHORIZATION), ByteBufUtil.getBytes(req.content()),
                 String.valueOf(ctx.channel().remoteAddress()));
-        adminPending = true;
-        ctx.channel().config().setAutoRead(false);
         CompletionStage<HttpRoutes.AdminResponse> answer;
         try {
             answer = routes.admin().handle(request);
@@ -150,10 +160,23 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
             log.error("admin {} {} failed", request.method(), rawPath, e);
             answer = CompletableFuture.completedFuture(ADMIN_INTERNAL_ERROR);
         }
+        answerLater(ctx, req, "admin " + request.method() + " " + rawPath, answer);
+    }
+
+    /**
+     * Sends {@code answer} when it completes; reading stops meanwhile, and requests decoded behind this one are held
+     * and served after it, in order. I/O thread.
+     */
+    private void answerLater(ChannelHandlerContext ctx, FullHttpRequest req, String what,
+                             CompletionStage<HttpRoutes.AdminResponse> answer) {
+        boolean keepAlive = HttpUtil.isKeepAlive(req);
+        boolean head = req.method() == HttpMethod.HEAD;
+        adminPending = true;
+        ctx.channel().config().setAutoRead(false);
         answer.whenComplete((response, error) -> ctx.executor().execute(() -> {
             HttpRoutes.AdminResponse r = response;
             if (error != null || r == null) {
-                log.error("admin {} {} failed", request.method(), rawPath, error);
+                log.error("{} failed", what, error);
                 r = ADMIN_INTERNAL_ERROR;
             }
             onAdminAnswered(ctx, r, head, keepAlive);

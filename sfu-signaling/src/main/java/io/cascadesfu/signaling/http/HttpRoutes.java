@@ -13,19 +13,14 @@ import java.util.function.Supplier;
  * @param health  true while the node accepts participants ({@code /health} 200, else 503)
  * @param metrics Prometheus text for {@code /metrics}
  * @param token   {@code /token} in development mode (query parameters in, JSON body out), or null when off
- * @param nodes   JSON for {@code /nodes}: this node and the cluster's other nodes that clients may move to, or
- *                null outside a cluster
+ * @param nodes   the answer to {@code /nodes} (its query parameters in): this node and the cluster's other nodes
+ *                that clients may move to, or null outside a cluster. Called on the HTTP I/O thread, so it must not
+ *                block; the answer is sent when the stage completes, as for the admin API.
  * @param admin   everything under {@code /admin}, or null when the admin API is off (those paths are 404)
  */
 public record HttpRoutes(BooleanSupplier health, Supplier<String> metrics,
-                         Function<Map<String, List<String>>, TokenResponse> token, Supplier<String> nodes,
-                         Admin admin) {
-
-    /** Without the admin API. */
-    public HttpRoutes(BooleanSupplier health, Supplier<String> metrics,
-                      Function<Map<String, List<String>>, TokenResponse> token, Supplier<String> nodes) {
-        this(health, metrics, token, nodes, null);
-    }
+                         Function<Map<String, List<String>>, TokenResponse> token,
+                         Function<Map<String, List<String>>, CompletionStage<AdminResponse>> nodes, Admin admin) {
 
     /** Outside a cluster, without the admin API. */
     public HttpRoutes(BooleanSupplier health, Supplier<String> metrics,
@@ -60,7 +55,7 @@ public record HttpRoutes(BooleanSupplier health, Supplier<String> metrics,
     }
 
     /**
-     * One admin answer: a JSON body and extra headers (e.g. {@code Allow}, {@code WWW-Authenticate}).
+     * One admin (or {@code /nodes}) answer: a JSON body and extra headers (e.g. {@code Allow}, {@code WWW-Authenticate}).
      */
     public record AdminResponse(int status, String json, Map<String, String> headers) {
         public AdminResponse {
