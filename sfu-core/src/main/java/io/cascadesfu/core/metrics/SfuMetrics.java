@@ -34,7 +34,7 @@ public final class SfuMetrics {
         this.registry = registry;
         for (Kind kind : Kind.values()) {
             String tag = kind.name().toLowerCase(java.util.Locale.ROOT);
-            packetsIn[kind.ordinal()] = Counter.builder("sfu.packets.in").description("Datagrams received on the media port")
+            packetsIn[kind.ordinal()] = Counter.builder("sfu.packets.in").description("Datagrams received on the media port and relay links")
                     .tag("kind", tag).register(registry);
             bytesIn[kind.ordinal()] = Counter.builder("sfu.bytes.in").tag("kind", tag).register(registry);
             packetsOut[kind.ordinal()] = Counter.builder("sfu.packets.out").description("Datagrams sent from the media port")

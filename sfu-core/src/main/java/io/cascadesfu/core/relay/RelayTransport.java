@@ -74,6 +74,7 @@ public final class RelayTransport implements MediaTransport, RtcClient.Listener 
             packet.release();
             return;
         }
+        worker.metrics().sent(io.cascadesfu.core.metrics.SfuMetrics.Kind.RTP, packet.readableBytes());
         client.sendRtp(packet);
     }
 
@@ -83,6 +84,7 @@ public final class RelayTransport implements MediaTransport, RtcClient.Listener 
             packet.release();
             return;
         }
+        worker.metrics().sent(io.cascadesfu.core.metrics.SfuMetrics.Kind.RTCP, packet.readableBytes());
         client.sendRtcp(packet);
     }
 
@@ -107,6 +109,8 @@ public final class RelayTransport implements MediaTransport, RtcClient.Listener 
 
     @Override
     public void onRtp(RtcClient c, ByteBuf packet, long nowNs) {
+        // Counted with the media port's datagrams (after SRTP here: the payload without its auth tag).
+        worker.metrics().received(io.cascadesfu.core.metrics.SfuMetrics.Kind.RTP, packet.readableBytes());
         int payloadOffset = RtpPacket.validate(packet);
         if (payloadOffset < 0 || listener == null || closed) {
             worker.metrics().drop(io.cascadesfu.core.metrics.DropReason.RTP_MALFORMED);
@@ -119,6 +123,7 @@ public final class RelayTransport implements MediaTransport, RtcClient.Listener 
 
     @Override
     public void onRtcp(RtcClient c, ByteBuf packet, long nowNs) {
+        worker.metrics().received(io.cascadesfu.core.metrics.SfuMetrics.Kind.RTCP, packet.readableBytes());
         if (listener != null && !closed && io.cascadesfu.core.rtcp.RtcpPacket.validateCompound(packet) >= 0) {
             listener.onTransportRtcp(this, packet, nowNs);
             worker.flush();
