@@ -280,6 +280,15 @@ public final class MediaPeer implements TransportListener {
     @Override
     public void onTransportRtp(MediaTransport t, ByteBuf packet, int payloadOffset, long nowNs) {
         assert router.loop().inEventLoop();
+        // Transport-wide numbers cover every packet of the transport, whatever its SSRC: the publisher's bandwidth
+        // probes (padding on streams the node does not forward, e.g. unsignaled rtx) must be reported arrived, or its
+        // congestion control reads them as lost and never raises its estimate.
+        if (transportCc != null) {
+            int at = RtpPacket.findExtension(packet, transportCcExtensionId);
+            if (at >= 0 && RtpPacket.extensionLength(packet, at) == 2) {
+                transportCc.onPacket(packet.getUnsignedShort(packet.readerIndex() + at), nowNs);
+            }
+        }
         long ssrc = RtpPacket.ssrc(packet);
         ProducerStream s = streamsBySsrc.get(ssrc);
         if (s == null) {
@@ -287,12 +296,6 @@ public final class MediaPeer implements TransportListener {
             if (s == null) {
                 metrics.drop(DropReason.UNKNOWN_SSRC);
                 return;
-            }
-        }
-        if (transportCc != null) {
-            int at = RtpPacket.findExtension(packet, transportCcExtensionId);
-            if (at >= 0 && RtpPacket.extensionLength(packet, at) == 2) {
-                transportCc.onPacket(packet.getUnsignedShort(packet.readerIndex() + at), nowNs);
             }
         }
         s.producer.onRtp(s, packet, payloadOffset, nowNs);

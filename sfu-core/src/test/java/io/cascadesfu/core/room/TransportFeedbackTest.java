@@ -99,4 +99,35 @@ class TransportFeedbackTest {
         }
         assertFalse(statuses.containsKey((65520 + 30) & 0xFFFF), "nothing beyond what arrived");
     }
+
+    @Test
+    void probesOnStreamsTheNodeDoesNotKnowAreReportedArrived() throws InterruptedException {
+        // Chromium probes the path with padding on its rtx streams; with rid simulcast their SSRCs are in no SDP.
+        // Feedback that left them out told the publisher its probes were lost: its estimate never rose and its
+        // top layers never started.
+        h = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
+        Endpoint pub = h.control(() -> {
+            Room room = h.engine.rooms().open("r");
+            Member m = room.addMember("pub");
+            Endpoint e = h.endpoint(m, "pub-ep");
+            m.publish(e, "v", new ProducerParams("0", TrackKind.VIDEO, Codec.VP8, RoomHarness.VIDEO_PT, 90000, 0x7777,
+                    0, true, 0, List.of(), 0, TWCC_EXT));
+            return e;
+        });
+        h.settle();
+        MemoryTransport t = h.transport(pub);
+        for (int i = 0; i < 20; i++) {
+            // media and probes interleaved, one transport-wide sequence
+            t.inject(packet(i % 2 == 0 ? 0x7777 : 0x5EED, 100 + i, 1000 + i));
+        }
+        h.settle();
+        Map<Integer, Boolean> statuses = Map.of();
+        for (int i = 0; i < 40 && statuses.size() < 20; i++) {
+            Thread.sleep(50);
+            statuses = feedback(t);
+        }
+        for (int i = 0; i < 20; i++) {
+            assertEquals(Boolean.TRUE, statuses.get(1000 + i), "reported arrived: " + (1000 + i) + " of " + statuses);
+        }
+    }
 }
