@@ -68,8 +68,8 @@ class TransportFeedbackTest {
         return statuses;
     }
 
-    @Test
-    void thePublisherGetsFeedbackForWhatArrivedAndWhatDidNot() throws InterruptedException {
+    /** A video publisher with transport-cc (extension {@link #TWCC_EXT}) on SSRC 0x7777, and its transport. */
+    MemoryTransport publisher() {
         h = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
         Endpoint pub = h.control(() -> {
             Room room = h.engine.rooms().open("r");
@@ -80,18 +80,29 @@ class TransportFeedbackTest {
             return e;
         });
         h.settle();
-        MemoryTransport t = h.transport(pub);
+        return h.transport(pub);
+    }
+
+    /** The feedback statuses once {@code count} sequence numbers are reported (the router sends every 100 ms). */
+    static Map<Integer, Boolean> awaitFeedback(MemoryTransport t, int count) throws InterruptedException {
+        Map<Integer, Boolean> statuses = Map.of();
+        for (int i = 0; i < 40 && statuses.size() < count; i++) { // bounded: 2 s
+            Thread.sleep(50);
+            statuses = feedback(t);
+        }
+        return statuses;
+    }
+
+    @Test
+    void thePublisherGetsFeedbackForWhatArrivedAndWhatDidNot() throws InterruptedException {
+        MemoryTransport t = publisher();
         for (int i = 0; i < 30; i++) {
             if (i % 10 != 5) { // 5, 15 and 25 lost on the way
                 t.inject(packet(0x7777, 100 + i, 65520 + i)); // across the transport sequence wrap
             }
         }
         h.settle();
-        Map<Integer, Boolean> statuses = Map.of();
-        for (int i = 0; i < 40 && statuses.size() < 30; i++) { // the router sends feedback every 100 ms
-            Thread.sleep(50);
-            statuses = feedback(t);
-        }
+        Map<Integer, Boolean> statuses = awaitFeedback(t, 30);
         assertEquals(30, statuses.size(), "every transport sequence number from the first to the last: " + statuses);
         for (int i = 0; i < 30; i++) {
             int seq = (65520 + i) & 0xFFFF;
@@ -105,27 +116,13 @@ class TransportFeedbackTest {
         // Chromium probes the path with padding on its rtx streams; with rid simulcast their SSRCs are in no SDP.
         // Feedback that left them out told the publisher its probes were lost: its estimate never rose and its
         // top layers never started.
-        h = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
-        Endpoint pub = h.control(() -> {
-            Room room = h.engine.rooms().open("r");
-            Member m = room.addMember("pub");
-            Endpoint e = h.endpoint(m, "pub-ep");
-            m.publish(e, "v", new ProducerParams("0", TrackKind.VIDEO, Codec.VP8, RoomHarness.VIDEO_PT, 90000, 0x7777,
-                    0, true, 0, List.of(), 0, TWCC_EXT));
-            return e;
-        });
-        h.settle();
-        MemoryTransport t = h.transport(pub);
+        MemoryTransport t = publisher();
         for (int i = 0; i < 20; i++) {
             // media and probes interleaved, one transport-wide sequence
             t.inject(packet(i % 2 == 0 ? 0x7777 : 0x5EED, 100 + i, 1000 + i));
         }
         h.settle();
-        Map<Integer, Boolean> statuses = Map.of();
-        for (int i = 0; i < 40 && statuses.size() < 20; i++) {
-            Thread.sleep(50);
-            statuses = feedback(t);
-        }
+        Map<Integer, Boolean> statuses = awaitFeedback(t, 20);
         for (int i = 0; i < 20; i++) {
             assertEquals(Boolean.TRUE, statuses.get(1000 + i), "reported arrived: " + (1000 + i) + " of " + statuses);
         }

@@ -106,11 +106,8 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
                     if (routes.token() == null) {
                         send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n");
                     } else {
-                        Map<String, List<String>> parameters;
-                        try {
-                            parameters = query.parameters();
-                        } catch (IllegalArgumentException e) {
-                            send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request\n");
+                        Map<String, List<String>> parameters = parameters(ctx, req, query);
+                        if (parameters == null) {
                             return;
                         }
                         HttpRoutes.TokenResponse r = routes.token().apply(parameters);
@@ -122,11 +119,8 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
                         send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n");
                         return;
                     }
-                    Map<String, List<String>> parameters;
-                    try {
-                        parameters = query.parameters();
-                    } catch (IllegalArgumentException e) {
-                        send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request\n");
+                    Map<String, List<String>> parameters = parameters(ctx, req, query);
+                    if (parameters == null) {
                         return;
                     }
                     CompletionStage<HttpRoutes.AdminResponse> answer;
@@ -142,6 +136,17 @@ final class HttpRequestHandler extends SimpleChannelInboundHandler<FullHttpReque
             }
         } finally {
             req.release();
+        }
+    }
+
+    /** The query's parameters, or null after answering 400 (a malformed escape). */
+    private static Map<String, List<String>> parameters(ChannelHandlerContext ctx, FullHttpRequest req,
+                                                        QueryStringDecoder query) {
+        try {
+            return query.parameters();
+        } catch (IllegalArgumentException e) {
+            send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request\n");
+            return null;
         }
     }
 
