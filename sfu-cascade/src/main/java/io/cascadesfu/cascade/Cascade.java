@@ -155,7 +155,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
      * Every relay link with its measurements, for the admin view: peer, room, direction ({@code in}: this node
      * receives, {@code out}: it sends), whether it is up, tracks carried, and for {@code in} the packets received
      * and lost (loss %), jitter and bitrate; for {@code out} the packets and bitrate sent (since the previous
-     * read). Control thread; completes after each link's worker was read.
+     * read) and the link's bandwidth estimate (hop-by-hop transport-cc). Control thread; completes after each link's worker was read.
      */
     public java.util.concurrent.CompletableFuture<ArrayNode> describeLinks() {
         List<java.util.concurrent.CompletableFuture<ObjectNode>> parts = new ArrayList<>();
@@ -205,6 +205,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 n.put("packets", s.packetsOut());
                 if (last != null && now > last[0]) {
                     n.put("bitrateKbps", (s.bytesOut() - last[1]) * 8_000_000L / (now - last[0]));
+                }
+                if (s.estimateBps() >= 0) {
+                    n.put("estimateKbps", s.estimateBps() / 1000); // from the far node's transport-cc feedback
+                    n.put("ackedKbps", s.ackedBps() / 1000);
                 }
             }
             return n;

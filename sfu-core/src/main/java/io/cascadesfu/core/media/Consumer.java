@@ -115,6 +115,21 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
      * by {@code tsOffset}: NTP and RTP times are extrapolated from the publisher's last SR of that stream, so that
      * audio and video of one publisher stay in sync at the subscriber. False if the stream had no SR yet.
      */
+    /**
+     * Writes the subscriber transport's next transport-wide sequence number into {@code out}'s extension
+     * {@code extensionId} and counts the packet for the bandwidth estimate; -1 if {@code out} has no such extension.
+     */
+    final int stampTransportSeq(ByteBuf out, int extensionId, long nowNs) {
+        int at = io.cascadesfu.core.rtp.RtpPacket.findExtension(out, extensionId);
+        if (at < 0 || io.cascadesfu.core.rtp.RtpPacket.extensionLength(out, at) != 2) {
+            return -1;
+        }
+        int seq = subscriber.nextTransportSeq();
+        out.setShort(out.readerIndex() + at, seq);
+        subscriber.onStampedPacketSent(seq, out.readableBytes(), nowNs);
+        return seq;
+    }
+
     final boolean writeSenderReport(ByteBuf out, long ssrc, ProducerStream stream, long tsOffset, long nowNs) {
         if (!stream.hasSenderReport) {
             return false;

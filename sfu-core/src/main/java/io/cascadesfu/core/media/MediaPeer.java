@@ -136,13 +136,12 @@ public final class MediaPeer implements TransportListener {
     void addConsumer(Consumer c) {
         if (c instanceof SimpleConsumer simple) {
             if (simple.stampsTransportCc()) {
-                if (estimator == null) {
-                    estimator = new SendSideEstimator(START_BPS, MIN_BPS, MAX_BPS);
-                    router.transportFeedbackNeeded();
-                }
+                needEstimator();
             } else {
                 unstampedConsumers++;
             }
+        } else if (c instanceof PipeConsumer pipe && pipe.stampsTransportCc()) {
+            needEstimator(); // a relay link: the far node's feedback measures the link
         }
         consumers.add(c);
         for (int i = 0; i < c.ssrcCount(); i++) {
@@ -157,6 +156,13 @@ public final class MediaPeer implements TransportListener {
         consumers.remove(c);
         for (int i = 0; i < c.ssrcCount(); i++) {
             consumersBySsrc.remove((c.ssrc() + i) & 0xFFFF_FFFFL);
+        }
+    }
+
+    private void needEstimator() {
+        if (estimator == null) {
+            estimator = new SendSideEstimator(START_BPS, MIN_BPS, MAX_BPS);
+            router.transportFeedbackNeeded();
         }
     }
 
@@ -280,23 +286,26 @@ public final class MediaPeer implements TransportListener {
     @Override
     public void onTransportRtp(MediaTransport t, ByteBuf packet, int payloadOffset, long nowNs) {
         assert router.loop().inEventLoop();
-        // Transport-wide numbers cover every packet of the transport, whatever its SSRC: the publisher's bandwidth
-        // probes (padding on streams the node does not forward, e.g. unsignaled rtx) must be reported arrived, or its
-        // congestion control reads them as lost and never raises its estimate.
-        if (transportCc != null) {
-            int at = RtpPacket.findExtension(packet, transportCcExtensionId);
-            if (at >= 0 && RtpPacket.extensionLength(packet, at) == 2) {
-                transportCc.onPacket(packet.getUnsignedShort(packet.readerIndex() + at), nowNs);
-            }
-        }
         long ssrc = RtpPacket.ssrc(packet);
         ProducerStream s = streamsBySsrc.get(ssrc);
         if (s == null) {
             s = bindByMid(packet, ssrc);
-            if (s == null) {
-                metrics.drop(DropReason.UNKNOWN_SSRC);
-                return;
+        }
+        // Transport-wide numbers cover every packet of the transport, whatever its SSRC: the publisher's bandwidth
+        // probes (padding on streams the node does not forward, e.g. unsignaled rtx) must be reported arrived, or its
+        // congestion control reads them as lost and never raises its estimate. The extension id is the stream's own
+        // (a relay link carries streams of publishers that chose different ids), else the transport's.
+        if (transportCc != null) {
+            int id = s != null && s.producer.params().transportCcExtensionId() > 0
+                    ? s.producer.params().transportCcExtensionId() : transportCcExtensionId;
+            int at = RtpPacket.findExtension(packet, id);
+            if (at >= 0 && RtpPacket.extensionLength(packet, at) == 2) {
+                transportCc.onPacket(packet.getUnsignedShort(packet.readerIndex() + at), nowNs);
             }
+        }
+        if (s == null) {
+            metrics.drop(DropReason.UNKNOWN_SSRC);
+            return;
         }
         s.producer.onRtp(s, packet, payloadOffset, nowNs);
     }
@@ -517,7 +526,7 @@ public final class MediaPeer implements TransportListener {
             bytes += consumers.get(i).sendStats.octetCount();
         }
         return new io.cascadesfu.core.room.LinkStats(transport.isConnected(), in, lost, bps, jitterNs / 1e6, out,
-                bytes);
+                bytes, estimator == null ? -1 : estimator.estimateBps(), estimator == null ? 0 : estimator.ackedBps());
     }
 
     /**

@@ -14,6 +14,10 @@ import io.netty.buffer.ByteBuf;
  * {@code Router.LAYER_REQUEST_INTERVAL_MS}) for the layers up to the highest any of its subscribers wants, and only
  * those cross; the lowest layer always does, and without a recent request every layer does.
  *
+ * <p>Over a relay link (a transport whose far end reports transport-wide numbers back) the transport-cc number is
+ * hop by hop: each packet gets the link's next one, the far node's feedback feeds this node's estimate of the link,
+ * and a NACKed packet is resent with the number it first had (the same SRTP index must carry the same bytes).
+ *
  * <p>Threading: the router's worker loop only.
  */
 public final class PipeConsumer extends Consumer {
@@ -25,8 +29,27 @@ public final class PipeConsumer extends Consumer {
     private int requestedMaxLayer = SimpleConsumer.ANY_LAYER;
     private long requestedAtNs;
 
+    private static final int STAMP_SLOTS = io.cascadesfu.core.rtp.RtpRewriter.WINDOW;
+
+    /** The transport-cc extension id of the producer's packets, 0 if none or not stamped per hop. */
+    private final int transportCcId;
+    /** Per layer, by sequence number slot: the RTP sequence number stamped there and the number it got. */
+    private final int[] stampedSeq;
+    private final int[] stamps;
+
     PipeConsumer(String id, Producer producer, MediaPeer subscriber, ConsumerParams params) {
         super(id, producer, subscriber, params);
+        int twcc = producer.params().transportCcExtensionId();
+        this.transportCcId = twcc > 0 && subscriber.transport().carriesTransportWideNumbers() ? twcc : 0;
+        int slots = transportCcId > 0 ? STAMP_SLOTS * producer.streamCount() : 0;
+        this.stampedSeq = new int[slots];
+        this.stamps = new int[slots];
+        java.util.Arrays.fill(stampedSeq, -1);
+    }
+
+    /** Whether what this consumer sends carries the link's own transport-wide numbers (a relay link). */
+    boolean stampsTransportCc() {
+        return transportCcId > 0;
     }
 
     @Override
@@ -61,6 +84,15 @@ public final class PipeConsumer extends Consumer {
         ByteBuf out = subscriber.allocRtp(length);
         out.writeBytes(packet, packet.readerIndex(), length);
         RtpPacket.setSsrc(out, (params.ssrc() + layer) & 0xFFFF_FFFFL);
+        if (transportCcId > 0) {
+            int stamp = stampTransportSeq(out, transportCcId, nowNs);
+            if (stamp >= 0) {
+                int seq = RtpPacket.sequenceNumber(out);
+                int slot = layer * STAMP_SLOTS + (seq & (STAMP_SLOTS - 1));
+                stampedSeq[slot] = seq;
+                stamps[slot] = stamp;
+            }
+        }
         forwardedAny = true;
         sendStats.onPacketSent(payloadLength, RtpPacket.timestamp(out), nowNs);
         subscriber.transport().sendRtp(out, payloadOffset);
@@ -114,6 +146,19 @@ public final class PipeConsumer extends Consumer {
         ByteBuf out = subscriber.allocRtp(length);
         out.writeBytes(cached, cached.readerIndex(), length);
         RtpPacket.setSsrc(out, (params.ssrc() + layer) & 0xFFFF_FFFFL);
+        if (transportCcId > 0) {
+            // The same bytes as first sent, or none: the SRTP index is the same, so must be the plaintext.
+            int slot = layer * STAMP_SLOTS + (seq & (STAMP_SLOTS - 1));
+            int at = RtpPacket.findExtension(out, transportCcId);
+            if (at >= 0 && RtpPacket.extensionLength(out, at) == 2) {
+                if (stampedSeq[slot] != seq) {
+                    out.release();
+                    subscriber.metrics().nackMissed();
+                    return;
+                }
+                out.setShort(out.readerIndex() + at, stamps[slot]);
+            }
+        }
         subscriber.metrics().retransmitted();
         subscriber.transport().sendRtp(out);
     }

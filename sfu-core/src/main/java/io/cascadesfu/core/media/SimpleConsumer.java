@@ -318,16 +318,8 @@ public final class SimpleConsumer extends Consumer {
         return true;
     }
 
-    /** Writes the subscriber transport's next transport-wide sequence number into {@code out}; -1 if it has none. */
     private int stamp(ByteBuf out, long nowNs) {
-        int at = RtpPacket.findExtension(out, transportCcId);
-        if (at < 0 || RtpPacket.extensionLength(out, at) != 2) {
-            return -1;
-        }
-        int seq = subscriber.nextTransportSeq();
-        out.setShort(out.readerIndex() + at, seq);
-        subscriber.onStampedPacketSent(seq, out.readableBytes(), nowNs);
-        return seq;
+        return stampTransportSeq(out, transportCcId, nowNs);
     }
 
     @Override

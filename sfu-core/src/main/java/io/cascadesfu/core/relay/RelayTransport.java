@@ -65,7 +65,7 @@ public final class RelayTransport implements MediaTransport, RtcClient.Listener 
 
     @Override
     public boolean carriesTransportWideNumbers() {
-        return false; // the publishers' own numbers pass through the link
+        return true; // the serving node numbers what it sends on this link (hop by hop); its feedback goes back
     }
 
     @Override

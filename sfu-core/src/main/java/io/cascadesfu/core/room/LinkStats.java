@@ -11,7 +11,10 @@ package io.cascadesfu.core.room;
  * @param jitterMs    the largest interarrival jitter of its incoming streams
  * @param packetsOut  RTP packets sent (retransmissions not included)
  * @param bytesOut    payload bytes sent
+ * @param estimateBps the bandwidth estimate toward the far end from its transport-cc feedback (a relay link this
+ *                    node serves: the link's measured capacity as congestion control sees it), -1 if none
+ * @param ackedBps    what that feedback says arrived lately (bit/s), 0 before any feedback or without an estimate
  */
 public record LinkStats(boolean connected, long packetsIn, long packetsLost, long bitrateInBps, double jitterMs,
-                        long packetsOut, long bytesOut) {
+                        long packetsOut, long bytesOut, long estimateBps, long ackedBps) {
 }

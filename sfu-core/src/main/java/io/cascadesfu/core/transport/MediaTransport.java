@@ -49,8 +49,8 @@ public interface MediaTransport {
 
     /**
      * Whether the transport-wide sequence numbers in what arrives were stamped for this transport (a browser's
-     * transport: the node reports their arrival back, for the sender's congestion control). False for links
-     * that pass the publisher's own numbers through: a pipe between workers, a relay link between nodes.
+     * transport, a relay link whose serving node numbers each hop): the node reports their arrival back, for the
+     * sender's congestion control. False for a pipe between workers, which passes the publisher's own numbers.
      */
     default boolean carriesTransportWideNumbers() {
         return true;
