@@ -7,7 +7,7 @@
 //   E2E_MEDIA_WORKERS  media workers of every test's node (default 1); E2E_SPREAD=true places the members of
 //                      each room on different workers, so every test's streams cross pipes
 //   Server logs go to e2e/logs/; a failing test prints the tail of its file.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -411,6 +411,25 @@ export function openOnNode(browser, cluster, id, { room, name, listNodes = false
   const others = Object.entries(cluster.nodes).filter(([x]) => x !== id).map(([, s]) => s.baseUrl);
   const nodes = listNodes ? { nodes: [own.baseUrl, ...others].join(',') } : {};
   return openParticipant(browser, own, { room, name, params: { ...nodes, ...params } });
+}
+
+/** Runs nft (nftables) with `args` and returns its output. Only where {@link canFirewall} says so. */
+export function nft(...args) {
+  return execFileSync('nft', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+}
+
+/**
+ * True where a test may change firewall rules: nft works and the tests run in run.sh's own loopback-only
+ * network namespace (as root), never on the machine's own rules.
+ */
+export function canFirewall() {
+  if (process.env.E2E_NETNS !== '1') return false;
+  try {
+    nft('list', 'tables');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const CLUSTER_SECRET = 'e2e-cluster-secret-0123456789abcdef0123456789';

@@ -1,25 +1,10 @@
 // ICE over TCP: with UDP to the node's media port dropped (nftables, in the test's own network namespace), two
 // browsers still reach the node over its passive TCP candidate (RFC 6544, SFU_MEDIA_TCP_PORT) and decode each other.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { startSuite, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+import { canFirewall, nft, startSuite, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
 
 const TABLE = 'e2e_icetcp';
-
-function nft(...args) {
-  return execFileSync('nft', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-}
-
-function canFirewall() {
-  if (process.env.E2E_NETNS !== '1') return false; // never touch the machine's own firewall
-  try {
-    nft('add', 'table', 'inet', TABLE);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const usable = canFirewall();
 let suite;
@@ -30,6 +15,7 @@ before(async () => {
   suite = await startSuite('ice-tcp', {
     env: { SFU_MEDIA_TCP_PORT: (ports) => ports.spareTcp, SFU_WARMUP_PACKETS: '5000' },
   });
+  nft('add', 'table', 'inet', TABLE);
   // Every UDP datagram to a media port (each worker's, when there are several) is dropped (and counted): only the
   // TCP candidate can work.
   nft('add', 'chain', 'inet', TABLE, 'input', '{ type filter hook input priority 0 ; policy accept ; }');

@@ -2,24 +2,10 @@
 // the way in, and answers the subscribing browser's NACKs from its cache for what was lost on the way out.
 // Loss is made with nftables in the test's own network namespace (run.sh's loopback-only namespace as root).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { scrapeMetrics, sleep, startSuite, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+import { canFirewall, nft, scrapeMetrics, sleep, startSuite, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
 
-function nft(...args) {
-  execFileSync('nft', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function canUseNft() {
-  try {
-    nft('list', 'tables');
-    return process.env.E2E_NETNS === '1'; // never touch the machine's own rules
-  } catch {
-    return false;
-  }
-}
-
-const usable = canUseNft();
+const usable = canFirewall();
 let suite;
 before(async () => { if (usable) suite = await startSuite('loss-repair'); });
 after(async () => {

@@ -3,26 +3,10 @@
 // few seconds, each browser stays in its own node's call; when the block lifts, the nodes find each other again by
 // themselves, and alice and bob see and decode each other again, without any operator action.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openOnNode, sleep, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+import { canFirewall, launchBrowser, nft, openOnNode, sleep, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
 
 const TABLE = 'e2e_partition';
-
-function nft(...args) {
-  return execFileSync('nft', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-}
-
-function canFirewall() {
-  if (process.env.E2E_NETNS !== '1') return false; // never touch the machine's own firewall
-  try {
-    nft('add', 'table', 'inet', TABLE);
-    nft('delete', 'table', 'inet', TABLE);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const usable = canFirewall();
 let cluster;

@@ -7,15 +7,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freeTcpPort, launchBrowser, LOG_DIR, openParticipant, sleep, startServer, waitFor, waitForMediaFrom } from '../lib/harness.mjs';
+import { canFirewall, freeTcpPort, launchBrowser, LOG_DIR, nft, openParticipant, sleep, startServer, waitFor, waitForMediaFrom } from '../lib/harness.mjs';
 
 const SECRET = 'e2e-turn-secret-0123456789abcdef';
 const RELAY_PORTS = [49160, 49200];
 const TABLE = 'e2eturn';
-
-function nft(...args) {
-  execFileSync('nft', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
 
 function usable() {
   try {
@@ -23,12 +19,7 @@ function usable() {
   } catch (e) {
     if (e.code === 'ENOENT') return false; // coturn missing
   }
-  try {
-    nft('list', 'tables');
-    return process.env.E2E_NETNS === '1'; // never touch the machine's own rules
-  } catch {
-    return false;
-  }
+  return canFirewall();
 }
 
 const canRun = usable();
@@ -85,7 +76,9 @@ test('with direct UDP blocked, two browsers call through TURN with the node\'s s
     pages.push(alice);
     const bob = await openParticipant(browser, server, { room: 'turn', name: 'bob' });
     pages.push(bob);
-    const iceServers = await alice.page.evaluate(() => window.demo.room?._iceServers ?? null);
+    // Known once alice has joined (the page may still be connecting when it has loaded).
+    const iceServers = await waitFor('alice to join and get ice servers', () => alice.page.evaluate(() => window.demo.room?._iceServers ?? null),
+      (v) => Array.isArray(v) && v.length > 0, { timeoutMs: 30_000 }).catch(() => null);
     t.diagnostic(`alice got ice servers: ${JSON.stringify(iceServers?.map((s) => ({ urls: s.urls, username: s.username })))}`);
     assert.ok(iceServers?.length && /^\d+:PA_/.test(iceServers[0].username), 'the node handed out TURN credentials');
     await waitForMediaFrom(alice, ['bob'], { timeoutMs: 60_000 });
