@@ -155,7 +155,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
      * Every relay link with its measurements, for the admin view: peer, room, direction ({@code in}: this node
      * receives, {@code out}: it sends), whether it is up, tracks carried, and for {@code in} the packets received
      * and lost (loss %), jitter and bitrate; for {@code out} the packets and bitrate sent (since the previous
-     * read) and the link's bandwidth estimate (hop-by-hop transport-cc). Control thread; completes after each link's worker was read.
+     * read) and the link's bandwidth estimate (hop-by-hop transport-cc). Control thread; completes after each
+     * link's worker was read.
      */
     public java.util.concurrent.CompletableFuture<ArrayNode> describeLinks() {
         List<java.util.concurrent.CompletableFuture<ObjectNode>> parts = new ArrayList<>();

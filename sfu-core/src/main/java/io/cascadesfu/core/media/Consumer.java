@@ -111,11 +111,6 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
     abstract boolean writeSenderReports(ByteBuf out, long nowNs);
 
     /**
-     * Appends a sender report on {@code ssrc} for what is forwarded from {@code stream}, whose timestamps are moved
-     * by {@code tsOffset}: NTP and RTP times are extrapolated from the publisher's last SR of that stream, so that
-     * audio and video of one publisher stay in sync at the subscriber. False if the stream had no SR yet.
-     */
-    /**
      * Writes the subscriber transport's next transport-wide sequence number into {@code out}'s extension
      * {@code extensionId} and counts the packet for the bandwidth estimate; -1 if {@code out} has no such extension.
      */
@@ -130,6 +125,11 @@ public abstract sealed class Consumer permits SimpleConsumer, PipeConsumer {
         return seq;
     }
 
+    /**
+     * Appends a sender report on {@code ssrc} for what is forwarded from {@code stream}, whose timestamps are moved
+     * by {@code tsOffset}: NTP and RTP times are extrapolated from the publisher's last SR of that stream, so that
+     * audio and video of one publisher stay in sync at the subscriber. False if the stream had no SR yet.
+     */
     final boolean writeSenderReport(ByteBuf out, long ssrc, ProducerStream stream, long tsOffset, long nowNs) {
         if (!stream.hasSenderReport) {
             return false;

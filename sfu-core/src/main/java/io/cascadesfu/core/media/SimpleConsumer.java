@@ -291,7 +291,7 @@ public final class SimpleConsumer extends Consumer {
         timestampOffset = RtpPacket.timestamp(out) - inTimestamp;
         forwardedAny = true;
         if (transportCcId > 0) {
-            int stamp = stamp(out, nowNs);
+            int stamp = stampTransportSeq(out, transportCcId, nowNs);
             if (stamps != null && stamp >= 0) {
                 int outSeq = RtpPacket.sequenceNumber(out);
                 stamps[outSeq & (STAMP_SLOTS - 1)] = (short) stamp;
@@ -316,10 +316,6 @@ public final class SimpleConsumer extends Consumer {
         }
         resentInWindow += bytes;
         return true;
-    }
-
-    private int stamp(ByteBuf out, long nowNs) {
-        return stampTransportSeq(out, transportCcId, nowNs);
     }
 
     @Override
@@ -396,7 +392,7 @@ public final class SimpleConsumer extends Consumer {
             RtpPacket.setSsrc(out, params.rtxSsrc());
             RtpPacket.setPayloadType(out, params.rtxPayloadType());
             if (transportCcId > 0) {
-                stamp(out, nowNs); // a new packet on the wire: it counts for the estimate
+                stampTransportSeq(out, transportCcId, nowNs); // a new packet on the wire: it counts for the estimate
             }
         } else if (stamps != null) {
             // The same bytes as first sent, or none: the SRTP index is the same, so must be the plaintext.
@@ -443,7 +439,7 @@ public final class SimpleConsumer extends Consumer {
         out.writeByte(transportCcId << 4 | 1).writeShort(0).writeByte(0);
         out.writeZero(padding - 1);
         out.writeByte(padding);
-        stamp(out, nowNs);
+        stampTransportSeq(out, transportCcId, nowNs);
         subscriber.transport().sendRtp(out);
         return true;
     }
