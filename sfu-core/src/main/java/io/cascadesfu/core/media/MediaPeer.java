@@ -64,6 +64,28 @@ public final class MediaPeer implements TransportListener {
     private int nextTransportSeq;
     /** Consumers whose packets carry no transport-wide number: while any, the estimate undercounts; not used. */
     private int unstampedConsumers;
+    /** Consumers carrying tracks over this peer as a relay link with the link's own transport-wide numbers. */
+    private int linkConsumers;
+
+    /**
+     * The SSRC of the padding a node sends on a relay link to probe its bandwidth: link streams get SSRCs from
+     * 0x1000_0000 up, so none is this. The far node records its transport-wide number (one-byte extension
+     * {@link #LINK_PROBE_EXTENSION_ID}) for its feedback and drops it, uncounted.
+     */
+    public static final long LINK_PROBE_SSRC = 0x0C0F_FEE0L;
+    static final int LINK_PROBE_EXTENSION_ID = 1;
+    /** Bytes of zeros a link probe packet carries (it is dropped on arrival: a payload, not RTP padding). */
+    static final int LINK_PROBE_BYTES = 1000;
+    /**
+     * On a relay link, while the far node reports (almost) nothing lost, the budget is at least what it acknowledged
+     * lately, times this (percent): a receiving node starved of CPU delays its arrival times and its feedback then
+     * reads as a queue on the link, which would cut layers a lossless link carries. Loss turns this floor off, and
+     * a rate limit shows in the acknowledged bitrate itself.
+     */
+    static final int LOSSLESS_FLOOR_PERCENT = 120;
+    /** The far node's loss fraction below which the floor above holds. */
+    static final double LOSSLESS_FRACTION = 0.02;
+    private int linkProbeSeq;
 
     MediaPeer(String id, MediaTransport transport, Router router, SfuMetrics metrics) {
         this.id = id;
@@ -141,6 +163,7 @@ public final class MediaPeer implements TransportListener {
                 unstampedConsumers++;
             }
         } else if (c instanceof PipeConsumer pipe && pipe.stampsTransportCc()) {
+            linkConsumers++;
             needEstimator(); // a relay link: the far node's feedback measures the link
         }
         consumers.add(c);
@@ -152,6 +175,8 @@ public final class MediaPeer implements TransportListener {
     void removeConsumer(Consumer c) {
         if (c instanceof SimpleConsumer simple && !simple.stampsTransportCc() && consumers.contains(c)) {
             unstampedConsumers--;
+        } else if (c instanceof PipeConsumer pipe && pipe.stampsTransportCc() && consumers.contains(c)) {
+            linkConsumers--;
         }
         consumers.remove(c);
         for (int i = 0; i < c.ssrcCount(); i++) {
@@ -187,7 +212,8 @@ public final class MediaPeer implements TransportListener {
     /**
      * Shares the bandwidth estimate among what this peer receives: audio first (what it arrives at), then video,
      * the videos shown largest first, each the highest layer it wants that fits what is left (the lowest layer
-     * always). Probes for more (padding on a video's rtx stream) while some video gets less than it wants. Every
+     * always), then the tracks this peer carries as a relay link ({@link #allocateLink}). Probes for more (padding
+     * on a video's rtx stream, or on the link's probe SSRC) while some video gets less than it wants. Every
      * {@link Router#ALLOCATION_INTERVAL_MS}.
      */
     void allocate(long nowNs) {
@@ -195,6 +221,9 @@ public final class MediaPeer implements TransportListener {
             return;
         }
         long budget = estimator.estimateBps();
+        if (linkConsumers > 0 && estimator.lossFraction() < LOSSLESS_FRACTION) {
+            budget = Math.max(budget, estimator.ackedBps() * LOSSLESS_FLOOR_PERCENT / 100);
+        }
         for (int i = 0; i < consumers.size(); i++) {
             Consumer c = consumers.get(i);
             if (c.producer.kind() == TrackKind.AUDIO) {
@@ -248,28 +277,116 @@ public final class MediaPeer implements TransportListener {
                 }
             }
         }
-        if (wantsMore && probeOn != null && estimator.wantsProbe(nowNs)) {
-            probe(probeOn, estimator.probeTargetBps(), estimator.probeEndNs(), nowNs);
+        boolean linkWantsMore = linkConsumers > 0 && allocateLink(budget, nowNs);
+        if ((wantsMore && probeOn != null || linkWantsMore) && estimator.wantsProbe(nowNs)) {
+            SimpleConsumer on = probeOn;
+            if (on != null) {
+                probe(on::sendPadding, SimpleConsumer.MAX_PADDING, estimator.probeTargetBps(), estimator.probeEndNs(),
+                        nowNs);
+            } else {
+                probe(this::sendLinkProbe, LINK_PROBE_BYTES, estimator.probeTargetBps(), estimator.probeEndNs(),
+                        nowNs);
+            }
         }
     }
 
-    /** Sends padding on {@code on}'s rtx stream so that this peer's traffic reaches {@code targetBps} until then. */
-    private void probe(SimpleConsumer on, long targetBps, long endNs, long nowNs) {
+    /**
+     * The video tracks carried over this relay link share what is left of {@code budget}: every layer up to a
+     * track's cap crosses, so a layer costs its own bitrate on top of those below it. Breadth first: every track's
+     * lowest layer (always), then each track's next layer while it fits and the far side asks for it, round by
+     * round, so that one track's top layer never starves another's middle one. True if a track gets less than the
+     * far side asks for.
+     */
+    private boolean allocateLink(long budget, long nowNs) {
+        int top = 0;
+        for (int i = 0; i < consumers.size(); i++) {
+            if (consumers.get(i) instanceof PipeConsumer p && p.stampsTransportCc()
+                    && p.producer.kind() == TrackKind.VIDEO) {
+                p.allocating = 0;
+                budget -= p.producer.layerBitrateBps(0, nowNs);
+                top = Math.max(top, p.requestedTopLayer(nowNs));
+            }
+        }
+        boolean wantsMore = false;
+        for (int layer = 1; layer <= top; layer++) {
+            for (int i = 0; i < consumers.size(); i++) {
+                if (consumers.get(i) instanceof PipeConsumer p && p.stampsTransportCc()
+                        && p.producer.kind() == TrackKind.VIDEO && p.allocating == layer - 1
+                        && layer <= p.requestedTopLayer(nowNs)) {
+                    long bps = p.producer.layerBitrateBps(layer, nowNs);
+                    long need = layer > p.bandwidthLayer() ? bps * UP_HEADROOM_PERCENT / 100 : bps;
+                    if (need <= budget) {
+                        p.allocating = layer;
+                        budget -= bps;
+                    } else {
+                        wantsMore = true;
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < consumers.size(); i++) {
+            if (consumers.get(i) instanceof PipeConsumer p && p.stampsTransportCc()
+                    && p.producer.kind() == TrackKind.VIDEO) {
+                p.setBandwidthLayer(p.allocating >= p.producer.streamCount() - 1 ? SimpleConsumer.ANY_LAYER
+                        : p.allocating, nowNs);
+            }
+        }
+        return wantsMore;
+    }
+
+    /** Something that sends padding of about {@code bytes} now, false when it cannot. */
+    @FunctionalInterface
+    interface Padder {
+        boolean pad(int bytes, long nowNs);
+    }
+
+    /**
+     * Sends padding through {@code padder}, {@code packetBytes} a packet, so that this peer's traffic reaches
+     * {@code targetBps} until then.
+     */
+    private void probe(Padder padder, int packetBytes, long targetBps, long endNs, long nowNs) {
         long extraBps = Math.max(0, targetBps - estimator.ackedBps());
         long durationNs = Math.max(0, endNs - nowNs);
         long bytes = extraBps * durationNs / 8_000_000_000L;
         int steps = (int) Math.max(1, Math.min(20, durationNs / 5_000_000L)); // every 5 ms
-        int packetsPerStep = (int) Math.min(20, bytes / SimpleConsumer.MAX_PADDING / steps + 1);
+        int packetsPerStep = (int) Math.min(20, bytes / packetBytes / steps + 1);
         for (int step = 0; step < steps; step++) {
             router.loop().schedule(() -> {
                 long at = System.nanoTime();
-                for (int k = 0; k < packetsPerStep && on.sendPadding(SimpleConsumer.MAX_PADDING, at); k++) {
+                for (int k = 0; k < packetsPerStep && padder.pad(packetBytes, at); k++) {
                     metrics.probePacketSent();
                 }
                 transport.flush();
             }, step * 5L, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
+
+    /**
+     * One probe packet on a relay link: RTP on {@link #LINK_PROBE_SSRC} with the link's next transport-wide number
+     * and {@code bytes} of zeros, which the far node records and drops. False if this peer is no longer a link.
+     */
+    private boolean sendLinkProbe(int bytes, long nowNs) {
+        if (closed || linkConsumers == 0 || !transport.isConnected()) {
+            return false;
+        }
+        ByteBuf out = allocRtp(RtpPacket.HEADER_LENGTH + 8 + bytes);
+        out.writeByte(0x90); // V=2, X=1
+        out.writeByte(PROBE_PAYLOAD_TYPE);
+        out.writeShort(linkProbeSeq);
+        linkProbeSeq = (linkProbeSeq + 1) & 0xFFFF;
+        out.writeInt(0);
+        out.writeInt((int) LINK_PROBE_SSRC);
+        out.writeShort(0xBEDE).writeShort(1);
+        int seq = nextTransportSeq();
+        out.writeByte(LINK_PROBE_EXTENSION_ID << 4 | 1).writeShort(seq).writeByte(0);
+        out.writeZero(bytes);
+        onStampedPacketSent(seq, out.readableBytes(), nowNs);
+        transport.sendRtp(out);
+        return true;
+    }
+
+    /** The payload type of link probes: dynamic, and dropped by SSRC before it matters. */
+    static final int PROBE_PAYLOAD_TYPE = 127;
 
     @Override
     public void onTransportConnected(MediaTransport t) {
@@ -297,14 +414,17 @@ public final class MediaPeer implements TransportListener {
         // (a relay link carries streams of publishers that chose different ids), else the transport's.
         if (transportCc != null) {
             int id = s != null && s.producer.params().transportCcExtensionId() > 0
-                    ? s.producer.params().transportCcExtensionId() : transportCcExtensionId;
+                    ? s.producer.params().transportCcExtensionId()
+                    : ssrc == LINK_PROBE_SSRC ? LINK_PROBE_EXTENSION_ID : transportCcExtensionId;
             int at = RtpPacket.findExtension(packet, id);
             if (at >= 0 && RtpPacket.extensionLength(packet, at) == 2) {
                 transportCc.onPacket(packet.getUnsignedShort(packet.readerIndex() + at), nowNs);
             }
         }
         if (s == null) {
-            metrics.drop(DropReason.UNKNOWN_SSRC);
+            if (ssrc != LINK_PROBE_SSRC || !transport.carriesTransportWideNumbers()) {
+                metrics.drop(DropReason.UNKNOWN_SSRC);
+            }
             return;
         }
         s.producer.onRtp(s, packet, payloadOffset, nowNs);
@@ -434,8 +554,19 @@ public final class MediaPeer implements TransportListener {
                     }
                 }
             }
+            case RtcpPacket.BYE -> {
+                // A stream ended (a relay link stopped a layer for bandwidth; a browser dropped one): its
+                // consumers move to another layer now instead of waiting for it to go quiet.
+                int sources = Math.min(RtcpPacket.count(packet, off), (len - 4) / 4);
+                for (int i = 0; i < sources; i++) {
+                    ProducerStream s = streamsBySsrc.get(packet.getUnsignedInt(packet.readerIndex() + off + 4 + 4 * i));
+                    if (s != null) {
+                        s.onBye(nowNs);
+                    }
+                }
+            }
             default -> {
-                // RR, SDES, BYE, REMB, transport-cc: not acted on yet.
+                // RR, SDES, REMB: not acted on.
             }
         }
     }

@@ -1,6 +1,7 @@
 package io.cascadesfu.core.media;
 
 import io.cascadesfu.core.rtcp.RtcpPacket;
+import io.cascadesfu.core.rtcp.RtcpWriter;
 import io.cascadesfu.core.rtp.RtpPacket;
 import io.netty.buffer.ByteBuf;
 
@@ -12,7 +13,9 @@ import io.netty.buffer.ByteBuf;
  * unchanged, so the far router sees the publisher's streams as they were sent and gaps stay gaps. No keyframe
  * gating: the far side's consumers gate and choose layers. The far end asks (RTCP APP "LAYR", every
  * {@code Router.LAYER_REQUEST_INTERVAL_MS}) for the layers up to the highest any of its subscribers wants, and only
- * those cross; the lowest layer always does, and without a recent request every layer does.
+ * those cross; the lowest layer always does, and without a recent request every layer does. Over a relay link the
+ * serving node's bandwidth allocator caps them lower still when its estimate of the link cannot carry them all
+ * ({@code MediaPeer.allocateLink}).
  *
  * <p>Over a relay link (a transport whose far end reports transport-wide numbers back) the transport-cc number is
  * hop by hop: each packet gets the link's next one, the far node's feedback feeds this node's estimate of the link,
@@ -24,6 +27,14 @@ public final class PipeConsumer extends Consumer {
 
     /** A layer request older than this is forgotten: every layer goes again (the far end may not send them). */
     static final long LAYER_REQUEST_TTL_NS = 3_000_000_000L;
+
+    /**
+     * The link's bandwidth allocator's cap ({@link SimpleConsumer#ANY_LAYER}: none): layers above it do not cross
+     * even if the far end asks for them; the lowest layer always does. Set by the serving node's
+     * {@code MediaPeer.allocateLink}, with {@link #allocating} its working value.
+     */
+    private int bandwidthLayer = SimpleConsumer.ANY_LAYER;
+    int allocating;
 
     /** The far end's last layer request (-1: none; ANY_LAYER: all) and when it came. */
     private int requestedMaxLayer = SimpleConsumer.ANY_LAYER;
@@ -63,6 +74,37 @@ public final class PipeConsumer extends Consumer {
         return nowNs - requestedAtNs < LAYER_REQUEST_TTL_NS ? requestedMaxLayer : SimpleConsumer.ANY_LAYER;
     }
 
+    /** The highest layer the far end asks for now, within the producer's layers (0 at least). */
+    int requestedTopLayer(long nowNs) {
+        return Math.max(0, Math.min(requestedMaxLayer(nowNs), producer.streamCount() - 1));
+    }
+
+    int bandwidthLayer() {
+        return bandwidthLayer;
+    }
+
+    /**
+     * The allocator's cap. Layers it stops are said ended at once (an RTCP BYE on each one's pipe SSRC), so that
+     * the far side's consumers move down now rather than when the layer has been quiet for a while; a layer that
+     * comes back needs a keyframe before they can move up to it: asked for here, once.
+     */
+    void setBandwidthLayer(int layer, long nowNs) {
+        int was = Math.min(bandwidthLayer, producer.streamCount() - 1);
+        int now = Math.min(layer, producer.streamCount() - 1);
+        bandwidthLayer = layer;
+        if (now > was) {
+            producer.requestKeyframe(now, nowNs);
+        } else if (now < was && forwardedAny && subscriber.transport().isConnected()) {
+            ByteBuf out = subscriber.allocRtcp();
+            RtcpWriter.finishReport(out, RtcpWriter.writeReceiverReport(out, subscriber.rtcpSsrc()), 0);
+            for (int stopped = now + 1; stopped <= was; stopped++) {
+                RtcpWriter.writeBye(out, (params.ssrc() + stopped) & 0xFFFF_FFFFL);
+            }
+            subscriber.transport().sendRtcp(out);
+            subscriber.transport().flush();
+        }
+    }
+
     @Override
     int wantedLayerCap(long nowNs) {
         return requestedMaxLayer(nowNs); // what is behind the pipe wants: a chain of pipes asks upstream for it
@@ -77,8 +119,8 @@ public final class PipeConsumer extends Consumer {
     void onProducerRtp(ByteBuf packet, int payloadOffset, int payloadLength, int layer, boolean keyframe,
                        long nowNs) {
         if (isClosed() || !subscriber.transport().isConnected() || producer.paused
-                || (layer > 0 && layer > requestedMaxLayer(nowNs))) {
-            return; // the far side's subscribers want no layer this high: it does not cross
+                || (layer > 0 && (layer > requestedMaxLayer(nowNs) || layer > bandwidthLayer))) {
+            return; // the far side's subscribers want no layer this high, or the link cannot carry it
         }
         int length = packet.readableBytes();
         ByteBuf out = subscriber.allocRtp(length);

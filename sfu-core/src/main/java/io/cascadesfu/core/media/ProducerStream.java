@@ -53,6 +53,11 @@ final class ProducerStream {
         this.nacks = video && askForLoss ? new NackGenerator() : null;
     }
 
+    /** The sender said the stream ended (RTCP BYE): stopped now, until its next packet. */
+    void onBye(long nowNs) {
+        lastPacketNs = nowNs - ACTIVE_NS;
+    }
+
     boolean isActive(long nowNs) {
         return nowNs - lastPacketNs < ACTIVE_NS;
     }

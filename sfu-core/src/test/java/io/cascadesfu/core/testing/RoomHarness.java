@@ -69,9 +69,19 @@ public final class RoomHarness implements AutoCloseable {
      */
     public static void connectRelay(RoomHarness a, Endpoint served, RoomHarness b, Endpoint dialing)
             throws InterruptedException {
+        connectRelay(a, served, b, dialing, java.util.function.UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #connectRelay(RoomHarness, Endpoint, RoomHarness, Endpoint)}, the dialing end sending to
+     * {@code via}'s answer for the served end's media address (a relay that impairs the link, for one).
+     */
+    public static void connectRelay(RoomHarness a, Endpoint served, RoomHarness b, Endpoint dialing,
+                                    java.util.function.UnaryOperator<java.net.InetSocketAddress> via)
+            throws InterruptedException {
         var credsA = served.localCredentials();
         var credsB = dialing.localCredentials();
-        java.net.InetSocketAddress mediaA = served.candidates().get(0);
+        java.net.InetSocketAddress mediaA = via.apply(served.candidates().get(0));
         a.control(() -> served.setRemoteParameters(credsB.ufrag(), credsB.pwd(), "sha-256",
                 b.engine.fingerprintSha256()));
         b.control(() -> dialing.connectRelay(new io.cascadesfu.core.client.RtcClient.Remote(mediaA, credsA.ufrag(),
