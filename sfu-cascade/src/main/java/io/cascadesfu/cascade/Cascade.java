@@ -210,6 +210,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 if (s.estimateBps() >= 0) {
                     n.put("estimateKbps", s.estimateBps() / 1000); // from the far node's transport-cc feedback
                     n.put("ackedKbps", s.ackedBps() / 1000);
+                    n.put("tracksCapped", s.tracksCapped()); // sent with fewer layers than asked: the link is full
                 }
             }
             return n;

@@ -1,6 +1,7 @@
 package io.cascadesfu.load;
 
 import static io.cascadesfu.core.testing.RoomHarness.subscriber;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cascadesfu.core.MediaConfig;
@@ -184,6 +185,7 @@ class RelayLinkBandwidthTest {
         System.out.println("limited, layer " + lastLayer(sub) + ": " + squeezed);
         assertTrue(squeezed.estimateBps() > 0 && squeezed.estimateBps() < 1_400_000,
                 "A's estimate of the link is near its limit: " + squeezed);
+        assertEquals(1, squeezed.tracksCapped(), "A reports the track sent with fewer layers than B asks for");
         // Settled below the limit, the link loses (almost) nothing: the layers that cross, cross whole.
         sendUntil(pub, 3_000, () -> false);
         long droppedBefore = relay.downDropped();
@@ -205,5 +207,6 @@ class RelayLinkBandwidthTest {
                 "the limit lifted, the top layer crosses again: " + lastLayer(sub) + ", link "
                         + onA.link().stats().join());
         System.out.println("lifted: " + onA.link().stats().join());
+        assertEquals(0, onA.link().stats().join().tracksCapped(), "and none capped any more");
     }
 }

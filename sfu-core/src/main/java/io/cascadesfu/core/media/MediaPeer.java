@@ -652,12 +652,18 @@ public final class MediaPeer implements TransportListener {
         }
         long out = 0;
         long bytes = 0;
+        int capped = 0;
         for (int i = 0; i < consumers.size(); i++) {
-            out += consumers.get(i).sendStats.packetCount();
-            bytes += consumers.get(i).sendStats.octetCount();
+            Consumer c = consumers.get(i);
+            out += c.sendStats.packetCount();
+            bytes += c.sendStats.octetCount();
+            if (c instanceof PipeConsumer p && p.bandwidthLayer() < p.requestedTopLayer(nowNs)) {
+                capped++;
+            }
         }
         return new io.cascadesfu.core.room.LinkStats(transport.isConnected(), in, lost, bps, jitterNs / 1e6, out,
-                bytes, estimator == null ? -1 : estimator.estimateBps(), estimator == null ? 0 : estimator.ackedBps());
+                bytes, estimator == null ? -1 : estimator.estimateBps(), estimator == null ? 0 : estimator.ackedBps(),
+                capped);
     }
 
     /**

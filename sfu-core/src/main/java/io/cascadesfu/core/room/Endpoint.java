@@ -109,7 +109,7 @@ public final class Endpoint implements PeerListener {
     public java.util.concurrent.CompletableFuture<LinkStats> stats() {
         return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
             MediaPeer p = peer;
-            return p == null ? new LinkStats(false, 0, 0, 0, 0, 0, 0, -1, 0) : p.stats(System.nanoTime());
+            return p == null ? new LinkStats(false, 0, 0, 0, 0, 0, 0, -1, 0, 0) : p.stats(System.nanoTime());
         }, worker::execute);
     }
 

@@ -14,7 +14,9 @@ package io.cascadesfu.core.room;
  * @param estimateBps the bandwidth estimate toward the far end from its transport-cc feedback (a relay link this
  *                    node serves: the link's measured capacity as congestion control sees it), -1 if none
  * @param ackedBps    what that feedback says arrived lately (bit/s), 0 before any feedback or without an estimate
+ * @param tracksCapped video tracks sent over this relay link with fewer layers than the far end asks for, because
+ *                    the link's estimate cannot carry them all
  */
 public record LinkStats(boolean connected, long packetsIn, long packetsLost, long bitrateInBps, double jitterMs,
-                        long packetsOut, long bytesOut, long estimateBps, long ackedBps) {
+                        long packetsOut, long bytesOut, long estimateBps, long ackedBps, int tracksCapped) {
 }
