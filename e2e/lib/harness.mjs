@@ -436,12 +436,14 @@ export const CLUSTER_SECRET = 'e2e-cluster-secret-0123456789abcdef0123456789';
 
 /**
  * Starts one node per id, each configured with the others as peers (static list, shared secret).
- * Returns {nodes: {id: server}, stop()}. `env` is added to every node's environment.
+ * Returns {nodes: {id: server}, stop()}. `env` is added to every node's environment, `envOf(id)` to one's;
+ * `peerHost(self, other)` is the address `self` dials `other`'s control channel at (127.0.0.1; another loopback
+ * address lets a firewall rule cut one pair only, the dialed node then binding 0.0.0.0).
  */
-export async function startCluster(ids, { env = {}, name = 'cluster' } = {}) {
+export async function startCluster(ids, { env = {}, name = 'cluster', envOf = () => ({}), peerHost = () => '127.0.0.1' } = {}) {
   const clusterPorts = {};
   for (const id of ids) clusterPorts[id] = await freeTcpPort();
-  const peersOf = (self) => ids.filter((id) => id !== self).map((id) => `${id}@127.0.0.1:${clusterPorts[id]}`).join(',');
+  const peersOf = (self) => ids.filter((id) => id !== self).map((id) => `${id}@${peerHost(self, id)}:${clusterPorts[id]}`).join(',');
   // One after the other: nodes warming up side by side on a small machine would each take too long.
   const started = [];
   for (const id of ids) {
@@ -449,7 +451,7 @@ export async function startCluster(ids, { env = {}, name = 'cluster' } = {}) {
       name: `${name}-${id}`,
       env: {
         SFU_NODE_ID: id, SFU_REGION: id, SFU_CLUSTER_SECRET: CLUSTER_SECRET, SFU_CLUSTER_PORT: String(clusterPorts[id]),
-        SFU_CLUSTER_PEERS: peersOf(id), SFU_WARMUP_PACKETS: '3000', SFU_PUBLIC_URL: 'auto', ...env,
+        SFU_CLUSTER_PEERS: peersOf(id), SFU_WARMUP_PACKETS: '3000', SFU_PUBLIC_URL: 'auto', ...env, ...envOf(id),
       },
     }).then((value) => ({ status: 'fulfilled', value }), (reason) => ({ status: 'rejected', reason })));
     if (started.at(-1).status === 'rejected') break;

@@ -62,6 +62,14 @@ public final class Cascade implements RoomManager.CascadeHooks {
     private ClusterBus bus;
     /** The last room_state each peer sent, per room: peer -> room -> participants. */
     private final Map<String, Map<String, JsonNode>> remoteStates = new HashMap<>();
+    /**
+     * The participants each peer last said it receives from its own peers, per room (room_state's {@code transit}:
+     * each with its {@code origin}): peer -> room -> entries. Taken, from one of them, for an origin this node does
+     * not hear from itself.
+     */
+    private final Map<String, Map<String, JsonNode>> transitStates = new HashMap<>();
+    /** The last room_state sent to each peer, per room, as text: one that has not changed is not sent again. */
+    private final Map<String, Map<String, String>> lastSent = new HashMap<>();
     /** Links this node dialed (it receives over them): peer -> room -> link. */
     private final Map<String, Map<String, DialedLink>> dialed = new HashMap<>();
     /** Links peers dialed to this node (it sends over them): peer -> room -> link. */
@@ -93,6 +101,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
         final Member member;
         final Endpoint endpoint;
         final Map<String, Subscription> relays = new HashMap<>(); // by trackId
+        final Map<String, Long> ssrcs = new HashMap<>(); // by trackId: the link SSRC the peer gave it
 
         ServedLink(Member member, Endpoint endpoint) {
             this.member = member;
@@ -232,21 +241,34 @@ public final class Cascade implements RoomManager.CascadeHooks {
     /** A peer's channel came up: it hears the state of every room here. Any thread. */
     public void onPeerUp(String peer) {
         engine.control().execute(() -> {
+            lastSent.remove(peer); // a new channel: it hears everything again
             for (String room : rooms.roomNames()) {
                 sendState(peer, room);
             }
         });
     }
 
-    /** A peer's channel went down: its participants leave here, its links close. Any thread. */
+    /**
+     * A peer's channel went down: its participants leave here, unless another peer still receives them and passes
+     * them on (transit: they move to that peer's link, their subscriptions with them); its links close; the other
+     * peers hear what changed. Any thread.
+     */
     public void onPeerDown(String peer) {
         engine.control().execute(() -> {
             Map<String, JsonNode> states = remoteStates.remove(peer);
+            Map<String, JsonNode> transits = transitStates.remove(peer);
+            lastSent.remove(peer);
+            java.util.Set<String> affected = new java.util.HashSet<>();
             if (states != null) {
-                for (String room : states.keySet()) {
-                    for (String id : rooms.remotesOn(room, peer)) {
-                        rooms.removeRemote(room, id);
-                    }
+                affected.addAll(states.keySet());
+            }
+            if (transits != null) {
+                affected.addAll(transits.keySet());
+            }
+            for (String room : affected) {
+                applyOthers(room, peer); // who can be reached another way is, before the direct copies go
+                for (String id : rooms.remotesOn(room, peer)) {
+                    rooms.removeRemote(room, id);
                 }
             }
             Map<String, DialedLink> mine = dialed.remove(peer);
@@ -258,6 +280,9 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 theirs.values().forEach(l -> l.member.close("peer node " + peer + " down"));
             }
             countRelays();
+            for (String room : affected) {
+                broadcastState(room, peer);
+            }
             log.info("cascade: peer {} down; its participants and links are gone", peer);
         });
     }
@@ -282,7 +307,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             return;
         }
         switch (type) {
-            case "room_state" -> onRoomState(peer, room, m.get("participants"));
+            case "room_state" -> onRoomState(peer, room, m.get("participants"), m.get("transit"));
             case "link_offer" -> onLinkOffer(peer, room, m);
             case "link_answer" -> onLinkAnswer(peer, room, m);
             case "relay" -> onRelay(peer, room, m);
@@ -303,19 +328,21 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     @Override
     public void roomOpened(String room) {
-        for (Map.Entry<String, Map<String, JsonNode>> e : remoteStates.entrySet()) {
-            JsonNode state = e.getValue().get(room);
-            if (state != null) {
-                apply(e.getKey(), room, state);
-            }
-        }
+        applyOthers(room, null);
     }
 
     @Override
     public void roomChanged(String room) {
+        broadcastState(room, null);
+    }
+
+    /** Sends {@code room}'s state to every up peer but {@code except} (null: none), where it changed. */
+    private void broadcastState(String room, String except) {
         if (bus != null) {
             for (String peer : bus.upPeers()) {
-                sendState(peer, room);
+                if (!peer.equals(except)) {
+                    sendState(peer, room);
+                }
             }
         }
     }
@@ -336,6 +363,12 @@ public final class Cascade implements RoomManager.CascadeHooks {
         roomChanged(room); // an empty state: the peers stop serving this node
     }
 
+    /**
+     * Tells {@code peer} who is in {@code room} here ({@code participants}) and whom this node receives from its other
+     * peers there ({@code transit}, each with its {@code origin}), so that a peer cut off from an origin can reach
+     * its participants through this node. Only what this node hears directly is passed on, never a transit entry:
+     * routes are at most one node long, and have no loops. Not sent if it is what {@code peer} heard last.
+     */
     private void sendState(String peer, String room) {
         ObjectNode m = message("room_state", room);
         ArrayNode list = m.putArray("participants");
@@ -353,6 +386,26 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 tn.set("info", TrackJson.write(t.info()));
             }
         }
+        ArrayNode transit = m.putArray("transit");
+        if (rooms.coreRoom(room) != null) { // this node receives the room's remote tracks only while it has the room
+            for (Map.Entry<String, Map<String, JsonNode>> e : new java.util.TreeMap<>(remoteStates).entrySet()) {
+                JsonNode theirs = e.getValue().get(room);
+                if (e.getKey().equals(peer) || theirs == null) {
+                    continue;
+                }
+                for (JsonNode p : theirs) {
+                    if (transit.size() < MAX_PARTICIPANTS && p.isObject()) {
+                        transit.add(((ObjectNode) p.deepCopy()).put("origin", e.getKey()));
+                    }
+                }
+            }
+        }
+        String text = m.toString();
+        Map<String, String> sent = lastSent.computeIfAbsent(peer, k -> new HashMap<>());
+        if (text.equals(sent.get(room))) {
+            return;
+        }
+        sent.put(room, text);
         bus.send(peer, m);
     }
 
@@ -365,8 +418,9 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     // ------------------------------------------------------------------------------------ receiving side
 
-    private void onRoomState(String peer, String room, JsonNode participants) {
-        if (participants == null || !participants.isArray() || participants.size() > MAX_PARTICIPANTS) {
+    private void onRoomState(String peer, String room, JsonNode participants, JsonNode transit) {
+        if (participants == null || !participants.isArray() || participants.size() > MAX_PARTICIPANTS
+                || transit != null && (!transit.isArray() || transit.size() > MAX_PARTICIPANTS)) {
             bad(peer, "room_state", "participants missing or too many");
             return;
         }
@@ -376,22 +430,83 @@ public final class Cascade implements RoomManager.CascadeHooks {
         } else {
             states.put(room, participants);
         }
+        Map<String, JsonNode> transits = transitStates.computeIfAbsent(peer, k -> new HashMap<>());
+        if (transit == null || transit.isEmpty()) {
+            transits.remove(room);
+        } else {
+            transits.put(room, transit);
+        }
         if (rooms.coreRoom(room) != null) {
-            apply(peer, room, participants);
+            apply(peer, room);
+            applyOthers(room, peer); // what came through others may now come directly, or through this peer
+        }
+        broadcastState(room, peer); // what this node passes on changed
+    }
+
+    /** {@link #apply} for every peer but {@code except} (null: none) that said something of {@code room}. */
+    private void applyOthers(String room, String except) {
+        java.util.Set<String> peers = new java.util.TreeSet<>(remoteStates.keySet());
+        peers.addAll(transitStates.keySet());
+        for (String p : peers) {
+            if (!p.equals(except) && (remoteStates.getOrDefault(p, Map.of()).containsKey(room)
+                    || transitStates.getOrDefault(p, Map.of()).containsKey(room)
+                    || !rooms.remotesOn(room, p).isEmpty())) {
+                apply(p, room);
+            }
         }
     }
 
-    /** Brings this node's view of {@code peer}'s participants in {@code room} in line with its last state. */
-    private void apply(String peer, String room, JsonNode participants) {
+    /**
+     * The peer whose link brings the participants of {@code origin} in {@code room} here when this node does not
+     * hear from {@code origin} itself: the lowest-id peer that says it receives them; null if none or if this node
+     * hears from {@code origin}.
+     */
+    private String transitVia(String origin, String room) {
+        if (origin.equals(nodeId) || remoteStates.containsKey(origin)) {
+            return null;
+        }
+        for (String p : new java.util.TreeSet<>(transitStates.keySet())) {
+            JsonNode entries = transitStates.get(p).get(room);
+            if (entries != null && remoteStates.containsKey(p)) {
+                for (JsonNode e : entries) {
+                    if (origin.equals(e.path("origin").asText(null))) {
+                        return p;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Brings this node's view of the participants reached over {@code peer}'s link in {@code room} in line with its
+     * last state: its own participants, and those it passes on from origins this node does not hear from.
+     */
+    private void apply(String peer, String room) {
         Room core = rooms.coreRoom(room);
         if (core == null) {
             return;
         }
+        List<JsonNode> entries = new ArrayList<>();
+        List<String> origins = new ArrayList<>();
+        for (JsonNode p : remoteStates.getOrDefault(peer, Map.of()).getOrDefault(room, JSON.arrayNode())) {
+            entries.add(p);
+            origins.add(peer);
+        }
+        for (JsonNode p : transitStates.getOrDefault(peer, Map.of()).getOrDefault(room, JSON.arrayNode())) {
+            String origin = TrackJson.text(p, "origin");
+            if (origin != null && peer.equals(transitVia(origin, room))) {
+                entries.add(p);
+                origins.add(origin);
+            }
+        }
         List<RoomManager.ParticipantView> views = new ArrayList<>();
+        List<String> viewOrigins = new ArrayList<>();
         int trackCount = 0;
         DialedLink link = dialed.computeIfAbsent(peer, k -> new HashMap<>()).get(room);
         Map<String, Boolean> listedTracks = new HashMap<>();
-        for (JsonNode p : participants) {
+        for (int i = 0; i < entries.size(); i++) {
+            JsonNode p = entries.get(i);
             String id = TrackJson.text(p, "participantId");
             String identity = TrackJson.printable(p, "identity", 128);
             String name = TrackJson.printable(p, "name", 128);
@@ -412,6 +527,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 }
                 Track track = link.tracks.get(trackId);
                 if (track == null) {
+                    releaseElsewhere(room, trackId, peer); // the route moved to this link: one copy per room
                     track = publishRemote(link, trackId, info);
                 }
                 listedTracks.put(trackId, true);
@@ -422,6 +538,17 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 tracks.add(new RoomManager.TrackView(trackId, info, t.path("muted").asBoolean(false), track));
             }
             views.add(new RoomManager.ParticipantView(id, identity, name == null ? identity : name, tracks));
+            viewOrigins.add(origins.get(i));
+        }
+        // Put before taking away: a participant moving to this link keeps its subscriptions (they move with it).
+        for (int i = 0; i < views.size(); i++) {
+            rooms.putRemote(room, viewOrigins.get(i), peer, views.get(i));
+        }
+        List<String> listedIds = views.stream().map(RoomManager.ParticipantView::participantId).toList();
+        for (String id : rooms.remotesOn(room, peer)) {
+            if (!listedIds.contains(id)) {
+                rooms.removeRemote(room, id);
+            }
         }
         // Tracks gone: stop asking, close them here.
         if (link != null) {
@@ -432,19 +559,22 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 }
             }
         }
-        List<String> listedIds = views.stream().map(RoomManager.ParticipantView::participantId).toList();
-        for (String id : rooms.remotesOn(room, peer)) {
-            if (!listedIds.contains(id)) {
-                rooms.removeRemote(room, id);
-            }
-        }
-        for (RoomManager.ParticipantView v : views) {
-            rooms.putRemote(room, peer, v);
-        }
         if (link != null && views.isEmpty()) {
             dialed.get(peer).remove(room);
             link.member.close("no one on " + peer + " any more");
             bus.send(peer, message("link_close", room));
+        }
+    }
+
+    /** Closes the copy of {@code trackId} that a link from another peer than {@code peer} brings, if one does. */
+    private void releaseElsewhere(String room, String trackId, String peer) {
+        for (Map.Entry<String, Map<String, DialedLink>> e : dialed.entrySet()) {
+            DialedLink other = e.getKey().equals(peer) ? null : e.getValue().get(room);
+            Track old = other == null ? null : other.tracks.remove(trackId);
+            if (old != null) {
+                other.member.unpublish(old);
+                bus.send(e.getKey(), message("unrelay", room).put("trackId", trackId));
+            }
         }
     }
 
@@ -488,10 +618,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
         byRoom.remove(link.room);
         bus.send(link.peer, message("link_close", link.room));
         link.member.close("relay link setup timed out");
-        JsonNode state = remoteStates.getOrDefault(link.peer, Map.of()).get(link.room);
-        if (state != null) {
-            apply(link.peer, link.room, state);
-        }
+        apply(link.peer, link.room);
     }
 
     private Track publishRemote(DialedLink link, String trackId, PublishedTrackInfo info) {
@@ -513,6 +640,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 true, audioLevel, info.rids(), 0, transportCc);
         Track track = link.member.publish(link.endpoint, trackId, params);
         link.tracks.put(trackId, track);
+        relayAgain(link.room, trackId, track);
         bus.send(link.peer, message("relay", link.room).put("trackId", trackId).put("ssrc", ssrc));
         return track;
     }
@@ -569,21 +697,63 @@ public final class Cascade implements RoomManager.CascadeHooks {
         if (link.relays.containsKey(trackId)) {
             return;
         }
+        Track track = null;
         for (RoomManager.ParticipantView p : rooms.localParticipants(room)) {
             for (RoomManager.TrackView t : p.tracks()) {
                 if (t.trackId().equals(trackId) && !t.track().isClosed()) {
-                    link.relays.put(trackId, rooms.coreRoom(room).relay(link.endpoint, t.track(), ssrcNode.asLong()));
-                    countRelays();
-                    return;
+                    track = t.track();
                 }
             }
         }
-        bad(peer, "relay", "no such track");
+        if (track == null) {
+            track = transitTrack(room, trackId, peer);
+        }
+        if (track == null) {
+            bad(peer, "relay", "no such track");
+            return;
+        }
+        link.ssrcs.put(trackId, ssrcNode.asLong());
+        link.relays.put(trackId, rooms.coreRoom(room).relay(link.endpoint, track, ssrcNode.asLong()));
+        countRelays();
+    }
+
+    /**
+     * A track of {@code room} this node receives from a peer other than {@code requester} (which it passes on to a
+     * peer cut off from that origin), null if none.
+     */
+    private Track transitTrack(String room, String trackId, String requester) {
+        for (Map.Entry<String, Map<String, DialedLink>> e : dialed.entrySet()) {
+            DialedLink from = e.getKey().equals(requester) ? null : e.getValue().get(room);
+            Track t = from == null ? null : from.tracks.get(trackId);
+            if (t != null && !t.isClosed()) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A remote track was published here again (a new relay link from its origin): the peers this node passes it on
+     * to get the new copy, on the same link SSRC.
+     */
+    private void relayAgain(String room, String trackId, Track track) {
+        for (Map<String, ServedLink> byRoom : served.values()) {
+            ServedLink l = byRoom.get(room);
+            Long ssrc = l == null ? null : l.ssrcs.get(trackId);
+            Subscription old = ssrc == null ? null : l.relays.get(trackId);
+            if (old != null) {
+                old.close();
+                l.relays.put(trackId, rooms.coreRoom(room).relay(l.endpoint, track, ssrc));
+            }
+        }
     }
 
     private void onUnrelay(String peer, String room, String trackId) {
         ServedLink link = served.getOrDefault(peer, Map.of()).get(room);
         Subscription s = link == null || trackId == null ? null : link.relays.remove(trackId); // a mutable map
+        if (link != null && trackId != null) {
+            link.ssrcs.remove(trackId);
+        }
         if (s != null) {
             s.close();
         }

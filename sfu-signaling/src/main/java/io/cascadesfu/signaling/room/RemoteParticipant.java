@@ -20,6 +20,8 @@ final class RemoteParticipant implements TrackSource {
     final String name;
     /** The node the participant is connected to. */
     final String node;
+    /** The peer whose relay link carries its tracks here: {@link #node}, or a node in between (transit). */
+    String via;
     final Map<String, PublishedTrack> published = new LinkedHashMap<>(); // by trackId
     boolean left;
 
@@ -28,6 +30,7 @@ final class RemoteParticipant implements TrackSource {
         this.identity = identity;
         this.name = name;
         this.node = node;
+        this.via = node;
     }
 
     @Override
@@ -52,6 +55,9 @@ final class RemoteParticipant implements TrackSource {
         p.put("identity", identity);
         p.put("name", name);
         p.put("node", node);
+        if (!via.equals(node)) {
+            p.put("via", via);
+        }
         ArrayNode tracks = p.putArray("tracks");
         for (PublishedTrack t : published.values()) {
             tracks.add(Participant.describe(t));

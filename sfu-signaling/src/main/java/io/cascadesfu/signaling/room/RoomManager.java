@@ -129,13 +129,27 @@ public final class RoomManager {
      * no local participants. Control thread.
      */
     public void putRemote(String room, String node, ParticipantView view) {
+        putRemote(room, node, node, view);
+    }
+
+    /**
+     * As {@link #putRemote(String, String, ParticipantView)}, for a participant of {@code node} whose tracks come over
+     * the relay link from {@code via} (a node in between when the direct path is down; {@code node} otherwise). A
+     * participant already here moves to the new route, its subscriptions with it.
+     */
+    public void putRemote(String room, String node, String via, ParticipantView view) {
         Room r = rooms.get(room);
         if (r == null) {
             return;
         }
         RemoteParticipant p = r.remotes.get(view.participantId());
+        if (p != null && !p.via.equals(via)) {
+            log.info("room={} remote participant={} now reached via {}", room, p.id, via);
+            p.via = via;
+        }
         if (p == null) {
             p = new RemoteParticipant(view.participantId(), view.identity(), view.name(), node);
+            p.via = via;
             r.remotes.put(p.id, p);
             ObjectNode event = JSON.objectNode();
             event.put("type", "participant_joined");
@@ -201,13 +215,16 @@ public final class RoomManager {
         log.info("room={} remote participant={} left", room, p.id);
     }
 
-    /** Ids of the remote participants of {@code room} connected to {@code node}. Control thread. */
-    public java.util.List<String> remotesOn(String room, String node) {
+    /**
+     * Ids of the remote participants of {@code room} whose tracks come over the link from {@code via}. Control
+     * thread.
+     */
+    public java.util.List<String> remotesOn(String room, String via) {
         Room r = rooms.get(room);
         java.util.List<String> ids = new ArrayList<>();
         if (r != null) {
             for (RemoteParticipant p : r.remotes.values()) {
-                if (p.node.equals(node)) {
+                if (p.via.equals(via)) {
                     ids.add(p.id);
                 }
             }
