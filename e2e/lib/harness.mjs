@@ -435,15 +435,59 @@ export function canFirewall() {
 export const CLUSTER_SECRET = 'e2e-cluster-secret-0123456789abcdef0123456789';
 
 /**
+ * A TCP relay on loopback that holds every chunk `delayMs` in each direction, in order (a long or badly routed path
+ * between two nodes' control channels; the kernel here has no netem). `delayMs` may be changed while it runs; a
+ * chunk never overtakes the one before it. `target(port)` sets where it connects. Returns {port, delayMs, target,
+ * close()}.
+ */
+export async function startDelayProxy({ delayMs = 0 } = {}) {
+  let targetPort = 0;
+  const sockets = new Set();
+  const pipe = (from, to, proxy) => {
+    let due = 0; // when the last chunk queued in this direction goes out: later ones never go before it
+    from.on('data', (chunk) => {
+      due = Math.max(Date.now() + proxy.delayMs, due);
+      const wait = due - Date.now();
+      if (wait <= 0) to.write(chunk);
+      else setTimeout(() => { if (!to.destroyed) to.write(chunk); }, wait);
+    });
+    from.on('close', () => setTimeout(() => to.destroy(), Math.max(0, due - Date.now())));
+    from.on('error', () => {});
+  };
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(targetPort, '127.0.0.1');
+    sockets.add(inbound); sockets.add(outbound);
+    inbound.on('close', () => sockets.delete(inbound));
+    outbound.on('close', () => sockets.delete(outbound));
+    pipe(inbound, outbound, proxy);
+    pipe(outbound, inbound, proxy);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy = {
+    port: server.address().port,
+    delayMs,
+    target(port) { targetPort = port; },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+  return proxy;
+}
+
+/**
  * Starts one node per id, each configured with the others as peers (static list, shared secret).
  * Returns {nodes: {id: server}, stop()}. `env` is added to every node's environment, `envOf(id)` to one's;
  * `peerHost(self, other)` is the address `self` dials `other`'s control channel at (127.0.0.1; another loopback
- * address lets a firewall rule cut one pair only, the dialed node then binding 0.0.0.0).
+ * address lets a firewall rule cut one pair only, the dialed node then binding 0.0.0.0); `peerAddress(self, other,
+ * port)`, when given, the whole `host:port` instead (a delay proxy in between, say). Of each pair, the node whose
+ * id sorts first dials.
  */
-export async function startCluster(ids, { env = {}, name = 'cluster', envOf = () => ({}), peerHost = () => '127.0.0.1' } = {}) {
+export async function startCluster(ids, { env = {}, name = 'cluster', envOf = () => ({}), peerHost = () => '127.0.0.1', peerAddress = null } = {}) {
   const clusterPorts = {};
   for (const id of ids) clusterPorts[id] = await freeTcpPort();
-  const peersOf = (self) => ids.filter((id) => id !== self).map((id) => `${id}@${peerHost(self, id)}:${clusterPorts[id]}`).join(',');
+  const addressOf = (self, id) => (peerAddress ? peerAddress(self, id, clusterPorts[id]) : `${peerHost(self, id)}:${clusterPorts[id]}`);
+  const peersOf = (self) => ids.filter((id) => id !== self).map((id) => `${id}@${addressOf(self, id)}`).join(',');
   // One after the other: nodes warming up side by side on a small machine would each take too long.
   const started = [];
   for (const id of ids) {

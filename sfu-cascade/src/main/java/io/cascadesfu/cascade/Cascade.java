@@ -68,6 +68,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
      * not hear from itself.
      */
     private final Map<String, Map<String, JsonNode>> transitStates = new HashMap<>();
+    /** The round trips each peer last said it measured to its own peers ({@code rtts}): peer -> its peer -> ms. */
+    private final Map<String, Map<String, Double>> peerRtts = new HashMap<>();
+    /** The route last chosen for each origin's participants in each room: room -> origin -> the peer they come from. */
+    private final Map<String, Map<String, String>> routes = new HashMap<>();
     /** The last room_state sent to each peer, per room, as text: one that has not changed is not sent again. */
     private final Map<String, Map<String, String>> lastSent = new HashMap<>();
     /** Links this node dialed (it receives over them): peer -> room -> link. */
@@ -131,6 +135,99 @@ public final class Cascade implements RoomManager.CascadeHooks {
     public void attach(ClusterBus bus) {
         this.bus = bus;
         rooms.setCascadeHooks(this);
+        engine.control().scheduleAtFixedRate(this::shareRtts, RTT_SHARE_MS, RTT_SHARE_MS,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** How often each node tells its peers the round trips it measures, and routes are weighed again. */
+    static final long RTT_SHARE_MS = 2_000;
+
+    /**
+     * Tells every up peer the round trips this node measures to its peers ({@code rtts}), so that each can weigh a
+     * path through this node; then weighs this node's own routes again, and moves participants to a better one.
+     * Control thread.
+     */
+    private void shareRtts() {
+        try {
+            java.util.Set<String> up = bus.upPeers();
+            ObjectNode m = JSON.objectNode();
+            m.put("type", "rtts");
+            ObjectNode rtts = m.putObject("rtts");
+            for (String p : new java.util.TreeSet<>(up)) {
+                double rtt = bus.rttMillis(p);
+                if (rtt >= 0) {
+                    rtts.put(p, Math.round(rtt * 10) / 10.0);
+                }
+            }
+            for (String p : up) {
+                bus.send(p, m);
+            }
+            java.util.Set<String> roomNames = new java.util.TreeSet<>(routes.keySet());
+            remoteStates.values().forEach(byRoom -> roomNames.addAll(byRoom.keySet()));
+            for (String room : roomNames) {
+                if (rooms.coreRoom(room) != null && reroute(room)) {
+                    applyOthers(room, null);
+                    broadcastState(room, null);
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("cascade: sharing round trips failed: {}", e.toString());
+        }
+    }
+
+    /** Weighs the route of every origin of {@code room} again; true if one changed. */
+    private boolean reroute(String room) {
+        Map<String, String> before = new HashMap<>(routes.getOrDefault(room, Map.of()));
+        boolean changed = false;
+        for (String origin : origins(room)) {
+            String via = route(origin, room);
+            if (!java.util.Objects.equals(via, before.get(origin))) {
+                log.info("cascade: room {}: {}'s participants now come {}", room, origin,
+                        via == null ? "from nowhere (unreachable)" : via.equals(origin) ? "directly" : "through " + via);
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    /** The nodes with participants in {@code room} that this node hears of, directly or as transit. */
+    private java.util.Set<String> origins(String room) {
+        java.util.Set<String> origins = new java.util.TreeSet<>();
+        remoteStates.forEach((peer, byRoom) -> {
+            if (byRoom.containsKey(room)) {
+                origins.add(peer);
+            }
+        });
+        transitStates.forEach((peer, byRoom) -> {
+            for (JsonNode e : byRoom.getOrDefault(room, JSON.arrayNode())) {
+                String origin = e.path("origin").asText(null);
+                if (origin != null && !origin.equals(nodeId)) {
+                    origins.add(origin);
+                }
+            }
+        });
+        return origins;
+    }
+
+    /**
+     * The routes of this node's rooms that go through another node than the participants' own, and the round trips
+     * each peer said it measures, for the admin view. Control thread.
+     */
+    public ObjectNode describeRoutes() {
+        ObjectNode body = JSON.objectNode();
+        ArrayNode detours = body.putArray("detours");
+        new java.util.TreeMap<>(routes).forEach((room, byOrigin) -> new java.util.TreeMap<>(byOrigin).forEach(
+                (origin, via) -> {
+                    if (!origin.equals(via)) {
+                        detours.addObject().put("room", room).put("origin", origin).put("via", via);
+                    }
+                }));
+        ObjectNode graph = body.putObject("peerRttsMs");
+        new java.util.TreeMap<>(peerRtts).forEach((peer, rtts) -> {
+            ObjectNode n = graph.putObject(peer);
+            new java.util.TreeMap<>(rtts).forEach(n::put);
+        });
+        return body;
     }
 
     public long badMessages() {
@@ -258,6 +355,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             Map<String, JsonNode> states = remoteStates.remove(peer);
             Map<String, JsonNode> transits = transitStates.remove(peer);
             lastSent.remove(peer);
+            peerRtts.remove(peer);
             java.util.Set<String> affected = new java.util.HashSet<>();
             if (states != null) {
                 affected.addAll(states.keySet());
@@ -301,6 +399,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     private void handle(String peer, ObjectNode m) {
         String type = m.path("type").asText("");
+        if (type.equals("rtts")) {
+            onRtts(peer, m.get("rtts"));
+            return;
+        }
         String room = TrackJson.text(m, "room");
         if (room == null) {
             bad(peer, type, "no room");
@@ -360,6 +462,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             byRoom.remove(room);
         }
         countRelays();
+        routes.remove(room);
         roomChanged(room); // an empty state: the peers stop serving this node
     }
 
@@ -390,8 +493,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
         if (rooms.coreRoom(room) != null) { // this node receives the room's remote tracks only while it has the room
             for (Map.Entry<String, Map<String, JsonNode>> e : new java.util.TreeMap<>(remoteStates).entrySet()) {
                 JsonNode theirs = e.getValue().get(room);
-                if (e.getKey().equals(peer) || theirs == null) {
-                    continue;
+                if (e.getKey().equals(peer) || theirs == null || !e.getKey().equals(route(e.getKey(), room))) {
+                    continue; // only what comes here directly is passed on
                 }
                 for (JsonNode p : theirs) {
                     if (transit.size() < MAX_PARTICIPANTS && p.isObject()) {
@@ -417,6 +520,28 @@ public final class Cascade implements RoomManager.CascadeHooks {
     }
 
     // ------------------------------------------------------------------------------------ receiving side
+
+    /** A peer's round trips to its peers: kept for routing (at most {@value #MAX_PEERS}, each within 0..60 s). */
+    private void onRtts(String peer, JsonNode rtts) {
+        if (rtts == null || !rtts.isObject() || rtts.size() > MAX_PEERS) {
+            bad(peer, "rtts", "not an object or too many peers");
+            return;
+        }
+        Map<String, Double> kept = new HashMap<>();
+        for (java.util.Iterator<Map.Entry<String, JsonNode>> it = rtts.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            double v = e.getValue().isNumber() ? e.getValue().asDouble() : -1;
+            if (e.getKey().isEmpty() || e.getKey().length() > 128 || !(v >= 0 && v <= 60_000)) {
+                bad(peer, "rtts", "a bad entry");
+                return;
+            }
+            kept.put(e.getKey(), v);
+        }
+        peerRtts.put(peer, kept);
+    }
+
+    /** Peers one rtts message may list. */
+    static final int MAX_PEERS = 256;
 
     private void onRoomState(String peer, String room, JsonNode participants, JsonNode transit) {
         if (participants == null || !participants.isArray() || participants.size() > MAX_PARTICIPANTS
@@ -457,25 +582,40 @@ public final class Cascade implements RoomManager.CascadeHooks {
     }
 
     /**
-     * The peer whose link brings the participants of {@code origin} in {@code room} here when this node does not
-     * hear from {@code origin} itself: the lowest-id peer that says it receives them; null if none or if this node
-     * hears from {@code origin}.
+     * The peer whose link brings the participants of {@code origin} in {@code room} here: {@code origin} itself, or
+     * a peer that receives them directly and passes them on, when {@code origin} is cut off from this node or that
+     * path is clearly shorter (see {@link Routes}); null if none. The choice is remembered, for hysteresis;
+     * asking again with nothing changed gives the same answer.
      */
-    private String transitVia(String origin, String room) {
-        if (origin.equals(nodeId) || remoteStates.containsKey(origin)) {
+    private String route(String origin, String room) {
+        if (origin.equals(nodeId)) {
             return null;
         }
-        for (String p : new java.util.TreeSet<>(transitStates.keySet())) {
-            JsonNode entries = transitStates.get(p).get(room);
-            if (entries != null && remoteStates.containsKey(p)) {
-                for (JsonNode e : entries) {
-                    if (origin.equals(e.path("origin").asText(null))) {
-                        return p;
-                    }
+        Map<String, Routes.Candidate> candidates = new HashMap<>();
+        for (Map.Entry<String, Map<String, JsonNode>> t : transitStates.entrySet()) {
+            String p = t.getKey();
+            JsonNode entries = t.getValue().get(room);
+            if (entries == null || p.equals(origin) || !remoteStates.containsKey(p)) {
+                continue;
+            }
+            for (JsonNode e : entries) {
+                if (origin.equals(e.path("origin").asText(null))) {
+                    candidates.put(p, new Routes.Candidate(bus.rttMillis(p),
+                            peerRtts.getOrDefault(p, Map.of()).getOrDefault(origin, -1.0)));
+                    break;
                 }
             }
         }
-        return null;
+        boolean reachable = remoteStates.containsKey(origin);
+        Map<String, String> byOrigin = routes.computeIfAbsent(room, k -> new HashMap<>());
+        String via = Routes.choose(origin, reachable, reachable ? bus.rttMillis(origin) : -1, candidates,
+                byOrigin.get(origin));
+        if (via == null) {
+            byOrigin.remove(origin);
+        } else {
+            byOrigin.put(origin, via);
+        }
+        return via;
     }
 
     /**
@@ -489,13 +629,16 @@ public final class Cascade implements RoomManager.CascadeHooks {
         }
         List<JsonNode> entries = new ArrayList<>();
         List<String> origins = new ArrayList<>();
-        for (JsonNode p : remoteStates.getOrDefault(peer, Map.of()).getOrDefault(room, JSON.arrayNode())) {
-            entries.add(p);
-            origins.add(peer);
+        JsonNode own = remoteStates.getOrDefault(peer, Map.of()).get(room);
+        if (own != null && peer.equals(route(peer, room))) { // else they come through another node
+            for (JsonNode p : own) {
+                entries.add(p);
+                origins.add(peer);
+            }
         }
         for (JsonNode p : transitStates.getOrDefault(peer, Map.of()).getOrDefault(room, JSON.arrayNode())) {
             String origin = TrackJson.text(p, "origin");
-            if (origin != null && peer.equals(transitVia(origin, room))) {
+            if (origin != null && peer.equals(route(origin, room))) {
                 entries.add(p);
                 origins.add(origin);
             }

@@ -13,4 +13,12 @@ public interface ClusterBus {
 
     /** The peers whose channel is up now. Any thread. */
     Set<String> upPeers();
+
+    /**
+     * The round trip of the path to {@code peerId} in ms (the least of recent measurements: its length, not its
+     * queueing), -1 if it is not up or not measured yet. Routes are weighed on it. Any thread.
+     */
+    default double rttMillis(String peerId) {
+        return -1;
+    }
 }

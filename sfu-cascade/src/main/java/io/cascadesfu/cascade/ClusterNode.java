@@ -74,6 +74,7 @@ public final class ClusterNode implements AutoCloseable {
     static final int MAX_FRAME = 1 << 20;
     static final long HANDSHAKE_TIMEOUT_MS = 5_000;
     static final long PING_MS = 2_000;
+    static final int PATH_SAMPLES = 8;
     static final long SILENCE_MS = 8_000;
     static final long BACKOFF_MIN_MS = 500;
     static final long BACKOFF_MAX_MS = 10_000;
@@ -218,6 +219,16 @@ public final class ClusterNode implements AutoCloseable {
         return s == null ? -1 : s.rttMs;
     }
 
+    /**
+     * The round trip of the path to {@code peer} in ms: the least of the last {@value #PATH_SAMPLES} pings (one every
+     * {@value #PING_MS} ms), so a busy moment on either node does not lengthen it; -1 if not up or not measured yet.
+     * What routes are weighed on.
+     */
+    public double pathRttMillis(String peer) {
+        Session s = up.get(peer);
+        return s == null ? -1 : s.pathRttMs;
+    }
+
     /** The region {@code peer} announced, or null if it is not up. */
     public String region(String peer) {
         Session s = up.get(peer);
@@ -331,6 +342,11 @@ public final class ClusterNode implements AutoCloseable {
         private boolean authenticated;
         private long lastHeardNs;
         private volatile double rttMs = -1;
+        /** The last {@value #PATH_SAMPLES} round trips (ms), newest at {@code samples % PATH_SAMPLES}. Cluster loop. */
+        private final double[] recent = new double[PATH_SAMPLES];
+        private int samples;
+        /** The least of {@link #recent}: the path's own length, without queueing or a busy peer's scheduling. */
+        private volatile double pathRttMs = -1;
         private ScheduledFuture<?> timer;
 
         Session(ClusterConfig.Peer dialing) {
@@ -379,6 +395,12 @@ public final class ClusterNode implements AutoCloseable {
                     double sample = (System.nanoTime() - sent) / 1e6;
                     if (sent > 0 && sample >= 0 && sample < SILENCE_MS) {
                         rttMs = rttMs < 0 ? sample : rttMs * 0.8 + sample * 0.2;
+                        recent[samples++ % PATH_SAMPLES] = sample;
+                        double least = Double.MAX_VALUE;
+                        for (int i = 0; i < Math.min(samples, PATH_SAMPLES); i++) {
+                            least = Math.min(least, recent[i]);
+                        }
+                        pathRttMs = least;
                     }
                 }
                 default -> {

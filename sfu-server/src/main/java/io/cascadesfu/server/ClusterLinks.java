@@ -17,12 +17,17 @@ import java.util.TreeSet;
  *
  * <pre>
  * {"enabled": true, "nodeId": "us-east", "region": "virginia",
- *  "peers": [{"nodeId": "us-west", "address": "10.0.0.2:7890", "up": true, "region": "oregon", "rttMs": 61.5}],
- *  "relayedTracks": 4}
+ *  "peers": [{"nodeId": "us-west", "address": "10.0.0.2:7890", "up": true, "region": "oregon", "rttMs": 61.5,
+ *             "pathRttMs": 60.8}],
+ *  "relayedTracks": 4,
+ *  "detours": [{"room": "demo", "origin": "eu-central", "via": "us-west"}],
+ *  "peerRttsMs": {"us-west": {"eu-central": 140.2, "us-east": 61.7}}}
  * </pre>
  *
  * Peers are those of {@code cluster.peers} (a node accepts no other), and any up that is not (then with
  * {@code "address": null}); {@code region} is known while a peer is up, {@code rttMs} once measured.
+ * {@code detours} are the routes through another node than the participants' own (their node is cut off from
+ * this one, or the path through the other is clearly shorter); {@code peerRttsMs} what each peer measures.
  */
 final class ClusterLinks {
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
@@ -66,8 +71,15 @@ final class ClusterLinks {
             } else {
                 p.putNull("rttMs");
             }
+            double pathMs = isUp ? node.pathRttMillis(id) : -1;
+            if (pathMs >= 0) {
+                p.put("pathRttMs", Math.round(pathMs * 10) / 10.0); // the least of recent pings: what routes use
+            }
         }
         body.put("relayedTracks", cascade == null ? 0 : cascade.servedRelays());
+        if (cascade != null) {
+            body.setAll(cascade.describeRoutes()); // detours and the peers' own round trips: the node graph
+        }
         return body;
     }
 }

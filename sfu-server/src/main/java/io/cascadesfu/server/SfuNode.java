@@ -163,6 +163,12 @@ public final class SfuNode implements AutoCloseable {
                     io.cascadesfu.cascade.ClusterNode n = started.get();
                     return n == null ? java.util.Set.of() : n.upPeers();
                 }
+
+                @Override
+                public double rttMillis(String peerId) {
+                    io.cascadesfu.cascade.ClusterNode n = started.get();
+                    return n == null ? -1 : n.pathRttMillis(peerId);
+                }
             })).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("the cascade could not start", e);
