@@ -74,6 +74,11 @@ public final class Cascade implements RoomManager.CascadeHooks {
     private final Map<String, Map<String, String>> routes = new HashMap<>();
     /** The last room_state sent to each peer, per room, as text: one that has not changed is not sent again. */
     private final Map<String, Map<String, String>> lastSent = new HashMap<>();
+    /**
+     * Rooms held open here while a peer's relay link is served for them ({@code RoomManager.hold}): a room with no
+     * local participants stays while media passes through this node, and closes when the last such link goes.
+     */
+    private final java.util.Set<String> holds = new java.util.HashSet<>();
     /** Links this node dialed (it receives over them): peer -> room -> link. */
     private final Map<String, Map<String, DialedLink>> dialed = new HashMap<>();
     /** Links peers dialed to this node (it sends over them): peer -> room -> link. */
@@ -376,6 +381,12 @@ public final class Cascade implements RoomManager.CascadeHooks {
             Map<String, ServedLink> theirs = served.remove(peer);
             if (theirs != null) {
                 theirs.values().forEach(l -> l.member.close("peer node " + peer + " down"));
+                for (String room : theirs.keySet()) {
+                    releaseIfUnserved(room);
+                    if (rooms.coreRoom(room) != null) {
+                        applyOthers(room, peer);
+                    }
+                }
             }
             countRelays();
             for (String room : affected) {
@@ -435,6 +446,9 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     @Override
     public void roomChanged(String room) {
+        if (holds.contains(room)) {
+            applyOthers(room, null); // the first local participant came, or the last left: what to receive changed
+        }
         broadcastState(room, null);
     }
 
@@ -463,6 +477,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
         }
         countRelays();
         routes.remove(room);
+        holds.remove(room);
         roomChanged(room); // an empty state: the peers stop serving this node
     }
 
@@ -490,16 +505,17 @@ public final class Cascade implements RoomManager.CascadeHooks {
             }
         }
         ArrayNode transit = m.putArray("transit");
-        if (rooms.coreRoom(room) != null) { // this node receives the room's remote tracks only while it has the room
-            for (Map.Entry<String, Map<String, JsonNode>> e : new java.util.TreeMap<>(remoteStates).entrySet()) {
-                JsonNode theirs = e.getValue().get(room);
-                if (e.getKey().equals(peer) || theirs == null || !e.getKey().equals(route(e.getKey(), room))) {
-                    continue; // only what comes here directly is passed on
-                }
-                for (JsonNode p : theirs) {
-                    if (transit.size() < MAX_PARTICIPANTS && p.isObject()) {
-                        transit.add(((ObjectNode) p.deepCopy()).put("origin", e.getKey()));
-                    }
+        boolean here = rooms.coreRoom(room) != null;
+        for (Map.Entry<String, Map<String, JsonNode>> e : new java.util.TreeMap<>(remoteStates).entrySet()) {
+            JsonNode theirs = e.getValue().get(room);
+            // Only what comes here directly is passed on; without the room here, what would (a link asked for
+            // it opens the room here and dials the origin).
+            if (e.getKey().equals(peer) || theirs == null || here && !e.getKey().equals(route(e.getKey(), room))) {
+                continue;
+            }
+            for (JsonNode p : theirs) {
+                if (transit.size() < MAX_PARTICIPANTS && p.isObject()) {
+                    transit.add(((ObjectNode) p.deepCopy()).put("origin", e.getKey()));
                 }
             }
         }
@@ -629,14 +645,18 @@ public final class Cascade implements RoomManager.CascadeHooks {
         }
         List<JsonNode> entries = new ArrayList<>();
         List<String> origins = new ArrayList<>();
+        // Without local participants the room is here only to pass media on: receive a peer's own participants only
+        // while another peer's link takes them on, and nothing that comes through a third node.
+        boolean passOnOnly = rooms.localParticipants(room).isEmpty();
         JsonNode own = remoteStates.getOrDefault(peer, Map.of()).get(room);
-        if (own != null && peer.equals(route(peer, room))) { // else they come through another node
+        if (own != null && peer.equals(route(peer, room)) && (!passOnOnly || servesOtherThan(room, peer))) {
             for (JsonNode p : own) {
                 entries.add(p);
                 origins.add(peer);
             }
         }
-        for (JsonNode p : transitStates.getOrDefault(peer, Map.of()).getOrDefault(room, JSON.arrayNode())) {
+        for (JsonNode p : passOnOnly ? JSON.arrayNode()
+                : transitStates.getOrDefault(peer, Map.of()).getOrDefault(room, JSON.arrayNode())) {
             String origin = TrackJson.text(p, "origin");
             if (origin != null && peer.equals(route(origin, room))) {
                 entries.add(p);
@@ -718,6 +738,49 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 other.member.unpublish(old);
                 bus.send(e.getKey(), message("unrelay", room).put("trackId", trackId));
             }
+        }
+    }
+
+    /** Whether a peer other than {@code peer} has a relay link from this node for {@code room}. */
+    private boolean servesOtherThan(String room, String peer) {
+        for (Map.Entry<String, Map<String, ServedLink>> e : served.entrySet()) {
+            if (!e.getKey().equals(peer) && e.getValue().containsKey(room)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a peer other than {@code peer} lists participants of {@code room} on its own node. */
+    private boolean othersHave(String room, String peer) {
+        for (Map.Entry<String, Map<String, JsonNode>> e : remoteStates.entrySet()) {
+            if (!e.getKey().equals(peer) && e.getValue().containsKey(room)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a peer other than {@code peer} lists {@code trackId} among its own participants' tracks in {@code room}. */
+    private boolean announcedElsewhere(String room, String trackId, String peer) {
+        for (Map.Entry<String, Map<String, JsonNode>> e : remoteStates.entrySet()) {
+            JsonNode participants = e.getKey().equals(peer) ? null : e.getValue().get(room);
+            for (JsonNode p : participants == null ? JSON.arrayNode() : participants) {
+                for (JsonNode t : TrackJson.iterable(p.get("tracks"), 32)) {
+                    if (trackId.equals(t.path("trackId").asText(null))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** The last served link of a held room went: the hold ends (the room closes here if no one is in it). */
+    private void releaseIfUnserved(String room) {
+        if (holds.contains(room) && !servesOtherThan(room, null)) {
+            holds.remove(room);
+            rooms.release(room);
         }
     }
 
@@ -811,11 +874,15 @@ public final class Cascade implements RoomManager.CascadeHooks {
         String pwd = TrackJson.ice(m, "pwd");
         String fingerprint = TrackJson.printable(m, "fingerprint", 128);
         Room core = rooms.coreRoom(room);
-        if (ufrag == null || pwd == null || fingerprint == null || core == null) {
-            bad(peer, "link_offer", core == null ? "no such room here" : "fields missing");
+        if (ufrag == null || pwd == null || fingerprint == null || core == null && !othersHave(room, peer)) {
+            bad(peer, "link_offer", ufrag == null || pwd == null || fingerprint == null ? "fields missing"
+                    : "no such room here or on another peer");
             return;
         }
-        closeServed(peer, room, "replaced by a new link");
+        // Held while a link is served: its media may pass through this node (even with no one in the room here).
+        core = rooms.hold(room);
+        boolean opened = holds.add(room) && rooms.localParticipants(room).isEmpty();
+        closeServedLink(peer, room, "replaced by a new link");
         Member member = core.addMember("to:" + peer);
         Endpoint endpoint = member.createWebRtcEndpoint("relay-to-" + peer + "-" + room, EndpointListener.NONE);
         endpoint.setRemoteParameters(ufrag, pwd, "sha-256", fingerprint);
@@ -825,7 +892,9 @@ public final class Cascade implements RoomManager.CascadeHooks {
         bus.send(peer, message("link_answer", room).put("ufrag", c.ufrag()).put("pwd", c.pwd())
                 .put("fingerprint", engine.fingerprintSha256()).put("host", media.getHostString())
                 .put("port", media.getPort()));
-        log.info("cascade: room {}: serving a relay link to {} (worker {})", room, peer, member.worker().index());
+        log.info("cascade: room {}: serving a relay link to {} (worker {}){}", room, peer, member.worker().index(),
+                opened ? "; the room is open here to pass its other nodes' media on" : "");
+        applyOthers(room, peer); // a room here only to pass media on now receives what this link may ask for
     }
 
     private void onRelay(String peer, String room, ObjectNode m) {
@@ -850,6 +919,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
         }
         if (track == null) {
             track = transitTrack(room, trackId, peer);
+        }
+        if (track == null && announcedElsewhere(room, trackId, peer)) {
+            link.ssrcs.put(trackId, ssrcNode.asLong()); // on its way here from its origin: relayed once it arrives
+            return;
         }
         if (track == null) {
             bad(peer, "relay", "no such track");
@@ -883,12 +956,16 @@ public final class Cascade implements RoomManager.CascadeHooks {
         for (Map<String, ServedLink> byRoom : served.values()) {
             ServedLink l = byRoom.get(room);
             Long ssrc = l == null ? null : l.ssrcs.get(trackId);
-            Subscription old = ssrc == null ? null : l.relays.get(trackId);
+            if (ssrc == null) {
+                continue;
+            }
+            Subscription old = l.relays.remove(trackId); // null: asked for before it arrived here
             if (old != null) {
                 old.close();
-                l.relays.put(trackId, rooms.coreRoom(room).relay(l.endpoint, track, ssrc));
             }
+            l.relays.put(trackId, rooms.coreRoom(room).relay(l.endpoint, track, ssrc));
         }
+        countRelays();
     }
 
     private void onUnrelay(String peer, String room, String trackId) {
@@ -904,6 +981,14 @@ public final class Cascade implements RoomManager.CascadeHooks {
     }
 
     private void closeServed(String peer, String room, String reason) {
+        closeServedLink(peer, room, reason);
+        releaseIfUnserved(room);
+        if (rooms.coreRoom(room) != null) {
+            applyOthers(room, peer); // a room here only to pass media on may need less now
+        }
+    }
+
+    private void closeServedLink(String peer, String room, String reason) {
         Map<String, ServedLink> byRoom = served.get(peer);
         ServedLink link = byRoom == null ? null : byRoom.remove(room);
         if (link != null) {

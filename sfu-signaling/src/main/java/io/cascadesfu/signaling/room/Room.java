@@ -63,6 +63,9 @@ final class Room {
         return participants.size();
     }
 
+    /** Held open by the cascade without local participants (a node in the middle of a route); control thread. */
+    boolean held;
+
     boolean isEmpty() {
         return participants.isEmpty();
     }

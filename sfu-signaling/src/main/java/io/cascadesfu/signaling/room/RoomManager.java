@@ -100,7 +100,7 @@ public final class RoomManager {
         this.cascade = hooks == null ? CascadeHooks.NONE : hooks;
     }
 
-    /** The core room of {@code room} while it has local participants, else null. Control thread. */
+    /** The core room of {@code room} while it has local participants or is held, else null. Control thread. */
     public io.cascadesfu.core.room.Room coreRoom(String room) {
         Room r = rooms.get(room);
         return r == null ? null : r.core;
@@ -444,18 +444,52 @@ public final class RoomManager {
         event.put("participantId", p.id);
         room.broadcast(p, event);
         room.refreshSubscriptions(p);
-        if (room.isEmpty() && rooms.get(room.name) == room) {
-            for (RemoteParticipant q : room.remotes.values()) {
-                q.left = true;
-            }
-            room.remotes.clear();
-            room.core.close();
-            rooms.remove(room.name);
-            roomCount = rooms.size();
-            log.info("room={} closed", room.name);
-            cascade.roomClosed(room.name);
+        if (room.isEmpty() && !room.held && rooms.get(room.name) == room) {
+            close(room);
         } else {
             cascade.roomChanged(room.name);
+        }
+    }
+
+    private void close(Room room) {
+        for (RemoteParticipant q : room.remotes.values()) {
+            q.left = true;
+        }
+        room.remotes.clear();
+        room.core.close();
+        rooms.remove(room.name);
+        roomCount = rooms.size();
+        log.info("room={} closed", room.name);
+        cascade.roomClosed(room.name);
+    }
+
+    /**
+     * Opens {@code room} here without local participants, or keeps it open when they leave, until
+     * {@link #release}: the cascade holds a room on a node in the middle of a route (its peers' participants pass
+     * through it). The hooks are not told of the opening; the caller knows. Control thread.
+     *
+     * @return the core room
+     */
+    public io.cascadesfu.core.room.Room hold(String name) {
+        Room room = rooms.get(name);
+        if (room == null) {
+            room = new Room(name, engine.rooms().open(name));
+            rooms.put(name, room);
+            roomCount = rooms.size();
+            log.info("room={} opened to pass media on between other nodes", name);
+        }
+        room.held = true;
+        return room.core;
+    }
+
+    /** Ends a {@link #hold}: the room closes if it has no local participants (the hooks hear it). Control thread. */
+    public void release(String name) {
+        Room room = rooms.get(name);
+        if (room != null && room.held) {
+            room.held = false;
+            if (room.isEmpty()) {
+                close(room);
+            }
         }
     }
 
