@@ -79,6 +79,15 @@ public final class Cascade implements RoomManager.CascadeHooks {
      * local participants stays while media passes through this node, and closes when the last such link goes.
      */
     private final java.util.Set<String> holds = new java.util.HashSet<>();
+    /**
+     * Peers whose relay links cannot be set up although their control channel is up (UDP blocked between the
+     * nodes, say): their participants are reached through another peer while one lists them, and a probe link is
+     * dialed every {@value #PROBE_MS} ms until one connects. Control thread.
+     */
+    private final java.util.Set<String> mediaDown = new java.util.HashSet<>();
+    /** Peers with a probe link dialed or scheduled. */
+    private final java.util.Set<String> probing = new java.util.HashSet<>();
+    static final long PROBE_MS = 20_000;
     /** Links this node dialed (it receives over them): peer -> room -> link. */
     private final Map<String, Map<String, DialedLink>> dialed = new HashMap<>();
     /** Links peers dialed to this node (it sends over them): peer -> room -> link. */
@@ -96,6 +105,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
         final Map<String, Track> tracks = new LinkedHashMap<>(); // by trackId
         final long ssrcBase = ThreadLocalRandom.current().nextLong(0x1000_0000L, 0x7000_0000L);
         long nextSsrc;
+        /** Dialed only to learn whether the peer's media port can be reached again; carries nothing yet. */
+        boolean probe;
 
         DialedLink(String room, String peer, Member member, Endpoint endpoint) {
             this.room = room;
@@ -227,6 +238,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
                         detours.addObject().put("room", room).put("origin", origin).put("via", via);
                     }
                 }));
+        ArrayNode down = body.putArray("mediaUnreachable"); // control channel up, relay links failing
+        new java.util.TreeSet<>(mediaDown).forEach(down::add);
         ObjectNode graph = body.putObject("peerRttsMs");
         new java.util.TreeMap<>(peerRtts).forEach((peer, rtts) -> {
             ObjectNode n = graph.putObject(peer);
@@ -344,6 +357,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
     public void onPeerUp(String peer) {
         engine.control().execute(() -> {
             lastSent.remove(peer); // a new channel: it hears everything again
+            mediaDown.remove(peer); // and its relay links are tried afresh
             for (String room : rooms.roomNames()) {
                 sendState(peer, room);
             }
@@ -361,6 +375,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             Map<String, JsonNode> transits = transitStates.remove(peer);
             lastSent.remove(peer);
             peerRtts.remove(peer);
+            mediaDown.remove(peer);
             java.util.Set<String> affected = new java.util.HashSet<>();
             if (states != null) {
                 affected.addAll(states.keySet());
@@ -510,7 +525,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
             JsonNode theirs = e.getValue().get(room);
             // Only what comes here directly is passed on; without the room here, what would (a link asked for
             // it opens the room here and dials the origin).
-            if (e.getKey().equals(peer) || theirs == null || here && !e.getKey().equals(route(e.getKey(), room))) {
+            if (e.getKey().equals(peer) || theirs == null || mediaDown.contains(e.getKey())
+                    || here && !e.getKey().equals(route(e.getKey(), room))) {
                 continue;
             }
             for (JsonNode p : theirs) {
@@ -622,7 +638,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 }
             }
         }
-        boolean reachable = remoteStates.containsKey(origin);
+        // Control channel up but its relay links fail: go around it if a peer can pass its participants on.
+        boolean reachable = remoteStates.containsKey(origin) && !(mediaDown.contains(origin) && !candidates.isEmpty());
         Map<String, String> byOrigin = routes.computeIfAbsent(room, k -> new HashMap<>());
         String via = Routes.choose(origin, reachable, reachable ? bus.rttMillis(origin) : -1, candidates,
                 byOrigin.get(origin));
@@ -722,7 +739,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 }
             }
         }
-        if (link != null && views.isEmpty()) {
+        if (link != null && views.isEmpty() && !link.probe) {
             dialed.get(peer).remove(room);
             link.member.close("no one on " + peer + " any more");
             bus.send(peer, message("link_close", room));
@@ -787,20 +804,28 @@ public final class Cascade implements RoomManager.CascadeHooks {
     /** Opens this node's end of a relay link from {@code peer} for {@code room} and offers it. */
     private DialedLink dial(String peer, String room, Room core) {
         Member member = core.addMember("from:" + peer);
+        DialedLink[] self = new DialedLink[1];
         Endpoint endpoint = member.createEndpoint("relay-" + peer + "-" + room, RelayTransport.factory(relayBindHost),
                 new EndpointListener() {
                     @Override
                     public void onEndpointConnected(Endpoint e) {
                         log.info("cascade: relay link from {} for room {} connected", peer, room);
+                        onLinkConnected(self[0]);
                     }
 
                     @Override
                     public void onEndpointClosed(Endpoint e, String reason) {
                         log.info("cascade: relay link from {} for room {} closed: {}", peer, room, reason);
+                        DialedLink l = self[0];
+                        if (l != null && dialed.getOrDefault(peer, Map.of()).get(room) == l) {
+                            // Not closed by this node: its path broke, or the far node closed it (then dial again).
+                            linkFailed(l, "closed: " + reason, reason.contains(RtcClient.CONSENT_LOST));
+                        }
                     }
                 });
         DialedLink link = new DialedLink(room, peer, member, endpoint);
-        dialed.get(peer).put(room, link);
+        self[0] = link;
+        dialed.computeIfAbsent(peer, k -> new HashMap<>()).put(room, link);
         IceCredentials c = endpoint.localCredentials();
         bus.send(peer, message("link_offer", room).put("ufrag", c.ufrag()).put("pwd", c.pwd())
                 .put("fingerprint", engine.fingerprintSha256()));
@@ -813,18 +838,109 @@ public final class Cascade implements RoomManager.CascadeHooks {
     /** A relay link that is not up this long after its offer is dialed again, with its tracks. */
     static final long LINK_SETUP_TIMEOUT_MS = 8_000;
 
+    /**
+     * A relay link not up {@value #LINK_SETUP_TIMEOUT_MS} ms after its offer: its peer's media cannot be reached
+     * now. Its participants are taken through another peer that lists them, if one does (else the link is dialed
+     * again, as the only way there is), and a probe link tries the direct path again later. Control thread.
+     */
     private void retryIfNotConnected(DialedLink link) {
         Map<String, DialedLink> byRoom = dialed.get(link.peer);
         if (byRoom == null || byRoom.get(link.room) != link || link.endpoint.isConnected()) {
             return;
         }
         link.endpoint.relayProgress().thenAccept(p -> log.warn(
-                "cascade: relay link from {} for room {} not up after {} ms ({}); dialing again", link.peer,
-                link.room, LINK_SETUP_TIMEOUT_MS, p));
+                "cascade: relay link from {} for room {} not up after {} ms ({})", link.peer, link.room,
+                LINK_SETUP_TIMEOUT_MS, p));
+        linkFailed(link, "not up after " + LINK_SETUP_TIMEOUT_MS + " ms", true);
+    }
+
+    /**
+     * A dialed link failed: it closes and the room's participants are applied again (dialed anew, or reached
+     * another way). When {@code pathBroken} (not set up in time, consent lost) the peer's media counts as
+     * unreachable until a probe link connects again.
+     */
+    private void linkFailed(DialedLink link, String why, boolean pathBroken) {
+        Map<String, DialedLink> byRoom = dialed.get(link.peer);
+        if (byRoom == null || byRoom.get(link.room) != link) {
+            return;
+        }
+        log.warn("cascade: relay link from {} for room {} failed ({}); {}", link.peer, link.room, why,
+                link.probe ? "probing again later" : "going around it where a peer can, else dialing again");
         byRoom.remove(link.room);
         bus.send(link.peer, message("link_close", link.room));
-        link.member.close("relay link setup timed out");
-        apply(link.peer, link.room);
+        link.member.close("relay link failed: " + why);
+        boolean firstFailure = pathBroken && mediaDown.add(link.peer);
+        if (link.probe) {
+            probing.remove(link.peer);
+        } else {
+            applyOthers(link.room, null); // through another peer now, or dialed again when there is none
+        }
+        if (firstFailure) {
+            for (String room : rooms.roomNames()) {
+                broadcastState(room, null); // this node no longer passes that peer's participants on
+            }
+        }
+        if (pathBroken) {
+            scheduleProbe(link.peer, link.room);
+        }
+    }
+
+    /** In {@value #PROBE_MS} ms, a probe link to {@code peer} for {@code room} unless one is on its way. */
+    private void scheduleProbe(String peer, String room) {
+        if (probing.add(peer)) {
+            engine.control().schedule(() -> probe(peer, room), PROBE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Dials a relay link to a peer whose media could not be reached, for a room whose participants there come
+     * another way, carrying nothing: if it connects, the direct path works again and the room's routes are weighed
+     * anew (the link then carries the tracks); if not, another probe follows.
+     */
+    private void probe(String peer, String room) {
+        probing.remove(peer);
+        if (!mediaDown.contains(peer) || !remoteStates.containsKey(peer)) {
+            return;
+        }
+        String target = room;
+        if (rooms.coreRoom(target) == null || dialed.getOrDefault(peer, Map.of()).containsKey(target)) {
+            target = null; // that room is gone here, or it dials the peer already: another room detouring, if any
+            for (Map.Entry<String, Map<String, String>> e : new java.util.TreeMap<>(routes).entrySet()) {
+                String via = e.getValue().get(peer);
+                if (via != null && !via.equals(peer) && rooms.coreRoom(e.getKey()) != null
+                        && !dialed.getOrDefault(peer, Map.of()).containsKey(e.getKey())) {
+                    target = e.getKey();
+                    break;
+                }
+            }
+        }
+        if (target == null) {
+            mediaDown.remove(peer); // nothing goes around it any more: the next link to it will tell
+            return;
+        }
+        probing.add(peer);
+        DialedLink link = dial(peer, target, rooms.coreRoom(target));
+        link.probe = true;
+        log.info("cascade: room {}: probing the relay path from {}", target, peer);
+    }
+
+    /** A dialed link is up: if it was a probe, the peer's media can be reached again and routes go direct. */
+    private void onLinkConnected(DialedLink link) {
+        if (link == null || !link.probe || dialed.getOrDefault(link.peer, Map.of()).get(link.room) != link) {
+            return;
+        }
+        link.probe = false;
+        probing.remove(link.peer);
+        if (mediaDown.remove(link.peer)) {
+            log.info("cascade: the relay path from {} works again; its participants come directly", link.peer);
+        }
+        for (String room : new java.util.TreeSet<>(routes.keySet())) {
+            if (rooms.coreRoom(room) != null && reroute(room)) {
+                applyOthers(room, null);
+                broadcastState(room, null);
+            }
+        }
+        apply(link.peer, link.room); // the probe carries the room's tracks now, or closes if none come this way
     }
 
     private Track publishRemote(DialedLink link, String trackId, PublishedTrackInfo info) {
@@ -846,6 +962,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 true, audioLevel, info.rids(), 0, transportCc);
         Track track = link.member.publish(link.endpoint, trackId, params);
         link.tracks.put(trackId, track);
+        link.probe = false; // it carries media now
         relayAgain(link.room, trackId, track);
         bus.send(link.peer, message("relay", link.room).put("trackId", trackId).put("ssrc", ssrc));
         return track;

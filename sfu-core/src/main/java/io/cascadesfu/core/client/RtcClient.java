@@ -75,6 +75,8 @@ public final class RtcClient implements AutoCloseable {
     }
 
     static final long CHECK_INTERVAL_MS = 100;
+    /** Begins the {@link Listener#onFailed} reason when the path stopped answering (see {@link #consentTimeout}). */
+    public static final String CONSENT_LOST = "consent lost";
     static final long DEFAULT_CONSENT_INTERVAL_MS = 5000;
 
     private final EventLoopGroup group;
@@ -100,6 +102,10 @@ public final class RtcClient implements AutoCloseable {
     private DtlsClientSession dtls;
     private volatile SrtpSession srtp;
     private long consentIntervalMs = DEFAULT_CONSENT_INTERVAL_MS;
+    /** Fail when no check was answered this long once connected; 0: never (a browser's 30 s is the caller's). */
+    private long consentTimeoutMs;
+    private long lastAnswerNs;
+    private boolean consentLost;
     private volatile boolean consentPaused;
     private volatile boolean closed;
     private volatile int dropIncomingSeq = -1;
@@ -216,6 +222,15 @@ public final class RtcClient implements AutoCloseable {
     }
 
     /** Consent check interval once connected (RFC 7675 says about 5 s). */
+    /**
+     * Reports {@link Listener#onFailed} when, once connected, no consent check was answered for {@code timeout}
+     * (the far end is gone or the path is blocked; RFC 7675's 30 s is a browser's choice). Before {@link #connect}.
+     */
+    public RtcClient consentTimeout(Duration timeout) {
+        this.consentTimeoutMs = Math.max(0, timeout.toMillis());
+        return this;
+    }
+
     public RtcClient consentInterval(Duration interval) {
         this.consentIntervalMs = Math.max(10, interval.toMillis());
         return this;
@@ -264,7 +279,13 @@ public final class RtcClient implements AutoCloseable {
     }
 
     private void sendCheck() {
-        if (closed || remote == null) {
+        if (closed || remote == null || consentLost) {
+            return;
+        }
+        if (iceConnected && consentTimeoutMs > 0
+                && System.nanoTime() - lastAnswerNs > TimeUnit.MILLISECONDS.toNanos(consentTimeoutMs)) {
+            consentLost = true;
+            listener.onFailed(this, CONSENT_LOST + ": no ICE check answered for " + consentTimeoutMs + " ms");
             return;
         }
         if (!consentPaused) {
@@ -393,6 +414,7 @@ public final class RtcClient implements AutoCloseable {
             return;
         }
         checkAnswers++;
+        lastAnswerNs = System.nanoTime();
         if (!iceConnected) {
             iceConnected = true;
             dtls.start();

@@ -18,6 +18,13 @@ import java.net.InetSocketAddress;
  * credentials; closed with the endpoint. Threading: the worker's loop (the client's channel is registered on it).
  */
 public final class RelayTransport implements MediaTransport, RtcClient.Listener {
+    /**
+     * A relay link checks its path every second and gives up after 6 s without an answer (UDP blocked between the
+     * nodes, the far node's media gone), so the cascade can go around it within seconds; a browser waits 30 s.
+     */
+    static final java.time.Duration CONSENT_INTERVAL = java.time.Duration.ofSeconds(1);
+    static final java.time.Duration CONSENT_TIMEOUT = java.time.Duration.ofSeconds(6);
+
     private final String id;
     private final MediaWorker worker;
     private final RtcClient client;
@@ -30,7 +37,8 @@ public final class RelayTransport implements MediaTransport, RtcClient.Listener 
         this.id = id;
         this.worker = worker;
         this.client = new RtcClient(worker.loop(), worker.datagramChannelType(), bindAddress, worker.certificate(),
-                worker.handshakeExecutor(), this, localCredentials);
+                worker.handshakeExecutor(), this, localCredentials)
+                .consentInterval(CONSENT_INTERVAL).consentTimeout(CONSENT_TIMEOUT);
     }
 
     /** A transport factory for relay endpoints whose sockets bind to {@code bindHost} (an ephemeral port). */
