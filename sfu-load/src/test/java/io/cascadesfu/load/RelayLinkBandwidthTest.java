@@ -135,7 +135,7 @@ class RelayLinkBandwidthTest {
     }
 
     @Test
-    @Timeout(90)
+    @Timeout(120)
     void aRateLimitedLinkDropsTheLayersItCannotCarryAndTakesThemBackWhenItCan() throws Exception {
         a = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
         b = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
@@ -203,7 +203,7 @@ class RelayLinkBandwidthTest {
         System.out.println("settled: " + dropped + " of " + (dropped + forwarded) + " lost; "
                 + onA.link().stats().join());
         relay.setImpairment(backbone, backbone);
-        assertTrue(sendUntil(pub, 25_000, () -> lastLayer(sub) == 2),
+        assertTrue(sendUntil(pub, 45_000, () -> lastLayer(sub) == 2),
                 "the limit lifted, the top layer crosses again: " + lastLayer(sub) + ", link "
                         + onA.link().stats().join());
         System.out.println("lifted: " + onA.link().stats().join());

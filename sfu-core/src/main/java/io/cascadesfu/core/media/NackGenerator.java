@@ -32,6 +32,15 @@ final class NackGenerator {
     private long rttNs = DEFAULT_RTT_NS;
     private long gaveUp;
 
+    /**
+     * The sender ended the stream (RTCP BYE): when it resumes, its numbers jump over what it did not send, which is
+     * not loss to ask for. Forgets the gaps and takes the next packet as a new start.
+     */
+    void restart() {
+        started = false;
+        size = 0;
+    }
+
     /** One packet arrived. */
     void onPacket(int seq, long nowNs) {
         if (!started) {

@@ -56,6 +56,9 @@ final class ProducerStream {
     /** The sender said the stream ended (RTCP BYE): stopped now, until its next packet. */
     void onBye(long nowNs) {
         lastPacketNs = nowNs - ACTIVE_NS;
+        if (nacks != null) {
+            nacks.restart(); // a relay link stopped this layer: the numbers it skips on resuming were never sent
+        }
     }
 
     boolean isActive(long nowNs) {
