@@ -594,8 +594,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             transits.put(room, transit);
         }
         if (rooms.coreRoom(room) != null) {
-            apply(peer, room);
-            applyOthers(room, peer); // what came through others may now come directly, or through this peer
+            applyOthers(room, null); // this peer's, and what came through others may now come directly, or here
         }
         broadcastState(room, peer); // what this node passes on changed
     }
@@ -604,11 +603,34 @@ public final class Cascade implements RoomManager.CascadeHooks {
     private void applyOthers(String room, String except) {
         java.util.Set<String> peers = new java.util.TreeSet<>(remoteStates.keySet());
         peers.addAll(transitStates.keySet());
+        // Every peer's view first, then who is listed by none: a participant moving from one route to another is
+        // put on its new one before the old one's state could take it away.
+        Map<String, java.util.Set<String>> listed = new LinkedHashMap<>();
         for (String p : peers) {
             if (!p.equals(except) && (remoteStates.getOrDefault(p, Map.of()).containsKey(room)
                     || transitStates.getOrDefault(p, Map.of()).containsKey(room)
                     || !rooms.remotesOn(room, p).isEmpty())) {
-                apply(p, room);
+                java.util.Set<String> ids = applyViews(p, room);
+                if (ids != null) {
+                    listed.put(p, ids);
+                }
+            }
+        }
+        listed.forEach((p, ids) -> removeUnlisted(p, room, ids));
+    }
+
+    /** {@link #applyViews}, then the participants on {@code peer}'s link that it no longer lists leave. */
+    private void apply(String peer, String room) {
+        java.util.Set<String> ids = applyViews(peer, room);
+        if (ids != null) {
+            removeUnlisted(peer, room, ids);
+        }
+    }
+
+    private void removeUnlisted(String peer, String room, java.util.Set<String> listedIds) {
+        for (String id : rooms.remotesOn(room, peer)) {
+            if (!listedIds.contains(id)) {
+                rooms.removeRemote(room, id);
             }
         }
     }
@@ -654,11 +676,12 @@ public final class Cascade implements RoomManager.CascadeHooks {
     /**
      * Brings this node's view of the participants reached over {@code peer}'s link in {@code room} in line with its
      * last state: its own participants, and those it passes on from origins this node does not hear from.
+     * Returns the ids it lists (null if the room is not here); who is no longer listed is the caller's to remove.
      */
-    private void apply(String peer, String room) {
+    private java.util.Set<String> applyViews(String peer, String room) {
         Room core = rooms.coreRoom(room);
         if (core == null) {
-            return;
+            return null;
         }
         List<JsonNode> entries = new ArrayList<>();
         List<String> origins = new ArrayList<>();
@@ -724,12 +747,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
         for (int i = 0; i < views.size(); i++) {
             rooms.putRemote(room, viewOrigins.get(i), peer, views.get(i));
         }
-        List<String> listedIds = views.stream().map(RoomManager.ParticipantView::participantId).toList();
-        for (String id : rooms.remotesOn(room, peer)) {
-            if (!listedIds.contains(id)) {
-                rooms.removeRemote(room, id);
-            }
-        }
+        java.util.Set<String> listedIds = new java.util.HashSet<>();
+        views.forEach(v -> listedIds.add(v.participantId()));
         // Tracks gone: stop asking, close them here.
         if (link != null) {
             for (String trackId : new ArrayList<>(link.tracks.keySet())) {
@@ -744,6 +763,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             link.member.close("no one on " + peer + " any more");
             bus.send(peer, message("link_close", room));
         }
+        return listedIds;
     }
 
     /** Closes the copy of {@code trackId} that a link from another peer than {@code peer} brings, if one does. */

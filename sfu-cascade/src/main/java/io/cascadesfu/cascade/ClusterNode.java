@@ -75,6 +75,7 @@ public final class ClusterNode implements AutoCloseable {
     static final long HANDSHAKE_TIMEOUT_MS = 5_000;
     static final long PING_MS = 2_000;
     static final int PATH_SAMPLES = 8;
+    static final int PATH_MIN_SAMPLES = 3;
     static final long SILENCE_MS = 8_000;
     static final long BACKOFF_MIN_MS = 500;
     static final long BACKOFF_MAX_MS = 10_000;
@@ -400,7 +401,8 @@ public final class ClusterNode implements AutoCloseable {
                         for (int i = 0; i < Math.min(samples, PATH_SAMPLES); i++) {
                             least = Math.min(least, recent[i]);
                         }
-                        pathRttMs = least;
+                        pathRttMs = samples >= PATH_MIN_SAMPLES ? least : -1; // a fresh channel's first
+                        // pings are slow (handshakes, a busy peer): routes stay direct until a few came back
                     }
                 }
                 default -> {
