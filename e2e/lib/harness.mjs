@@ -444,14 +444,23 @@ export async function startDelayProxy({ delayMs = 0 } = {}) {
   let targetPort = 0;
   const sockets = new Set();
   const pipe = (from, to, proxy) => {
-    let due = 0; // when the last chunk queued in this direction goes out: later ones never go before it
+    const queue = []; // [due, chunk], in arrival order: one timer drains it, so no chunk overtakes another
+    let timer = null;
+    let closed = false;
+    const drain = () => {
+      timer = null;
+      while (queue.length && queue[0][0] <= Date.now()) {
+        const [, chunk] = queue.shift();
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queue.length) timer = setTimeout(drain, queue[0][0] - Date.now());
+      else if (closed) to.destroy();
+    };
     from.on('data', (chunk) => {
-      due = Math.max(Date.now() + proxy.delayMs, due);
-      const wait = due - Date.now();
-      if (wait <= 0) to.write(chunk);
-      else setTimeout(() => { if (!to.destroyed) to.write(chunk); }, wait);
+      queue.push([Date.now() + proxy.delayMs, chunk]);
+      if (!timer) drain();
     });
-    from.on('close', () => setTimeout(() => to.destroy(), Math.max(0, due - Date.now())));
+    from.on('close', () => { closed = true; if (!timer) drain(); });
     from.on('error', () => {});
   };
   const server = net.createServer((inbound) => {
@@ -520,4 +529,50 @@ export async function startCluster(ids, { env = {}, name = 'cluster', envOf = ()
     (logs) => logs.every((log, i) => ids.every((other) => other === ids[i] || log.includes(`cluster: peer ${other} (`))),
     { timeoutMs: 30_000 });
   return cluster;
+}
+
+/**
+ * A cluster and a browser for one test file: `start()` in `before`, `stop()` in `after` (closes the pages, the
+ * browser, the nodes, and the nft table if one was made). `open(id, opts)` joins a page on node `id`;
+ * `admin(id, path)` reads the admin API with `env.SFU_ADMIN_KEY`; `block(...rules)` drops what each rule matches
+ * (nft words after `add rule inet TABLE input`) in a table of its own, `unblock()` lifts them. With `table`,
+ * `usable` says whether this process may change the firewall (else the caller skips).
+ */
+export function clusterFixture(ids, { table = null, ...options } = {}) {
+  const f = {
+    cluster: null,
+    browser: null,
+    pages: [],
+    usable: table ? canFirewall() : true,
+    async start() {
+      if (!f.usable) return;
+      f.cluster = await startCluster(ids, options);
+      f.browser = await launchBrowser();
+    },
+    async stop() {
+      for (const p of f.pages) await p.close();
+      await f.browser?.close();
+      await f.cluster?.stop();
+      if (table && f.usable) f.unblock();
+    },
+    async open(id, opts) {
+      const page = await openOnNode(f.browser, f.cluster, id, opts);
+      f.pages.push(page);
+      return page;
+    },
+    async admin(id, urlPath) {
+      const res = await fetch(`${f.cluster.nodes[id].baseUrl}${urlPath}`,
+        { headers: { authorization: `Bearer ${options.env?.SFU_ADMIN_KEY}` } });
+      return res.json();
+    },
+    block(...rules) {
+      nft('add', 'table', 'inet', table);
+      nft('add', 'chain', 'inet', table, 'input', '{ type filter hook input priority 0 ; policy accept ; }');
+      for (const r of rules) nft('add', 'rule', 'inet', table, 'input', ...r);
+    },
+    unblock() {
+      try { nft('delete', 'table', 'inet', table); } catch { /* not there */ }
+    },
+  };
+  return f;
 }

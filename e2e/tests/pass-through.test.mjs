@@ -5,61 +5,38 @@
 // cut heals, pa and pc go direct again, pb's links close and its room with them.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { canFirewall, launchBrowser, nft, openOnNode, sleep, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+import { clusterFixture, sleep, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
 
-const TABLE = 'e2e_pass_through';
 const ADMIN_KEY = 'e2e-admin-key-0123456789abcdef0123456789';
 /** pa dials pc's control channel at this loopback address (everyone else at 127.0.0.1): a rule can cut that pair only. */
 const CUT_HOST = '127.0.0.3';
 
-const usable = canFirewall();
-let cluster;
-let browser;
-const pages = [];
-before(async () => {
-  if (!usable) return;
-  cluster = await startCluster(['pa', 'pb', 'pc'], {
-    name: 'pass-through',
-    env: { SFU_MEDIA_WORKERS: '1', SFU_ADMIN_KEY: ADMIN_KEY },
-    envOf: (id) => (id === 'pc' ? { SFU_CLUSTER_BIND: '0.0.0.0' } : {}),
-    peerHost: (self, other) => (self === 'pa' && other === 'pc' ? CUT_HOST : '127.0.0.1'),
-  });
-  browser = await launchBrowser();
+const f = clusterFixture(['pa', 'pb', 'pc'], {
+  table: 'e2e_pass_through',
+  name: 'pass-through',
+  env: { SFU_MEDIA_WORKERS: '1', SFU_ADMIN_KEY: ADMIN_KEY },
+  envOf: (id) => (id === 'pc' ? { SFU_CLUSTER_BIND: '0.0.0.0' } : {}),
+  peerHost: (self, other) => (self === 'pa' && other === 'pc' ? CUT_HOST : '127.0.0.1'),
 });
-after(async () => {
-  for (const p of pages) await p.close();
-  await browser?.close();
-  await cluster?.stop();
-  if (usable) {
-    try { nft('delete', 'table', 'inet', TABLE); } catch { /* gone */ }
-  }
-});
+before(() => f.start());
+after(() => f.stop());
 
 const identities = (state) => state.participants.map((p) => p.identity);
 
-async function admin(id, path) {
-  const res = await fetch(`${cluster.nodes[id].baseUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-  return res.json();
-}
-const links = async (id) => (await admin(id, '/admin/links')).links;
-const roomOn = async (id) => (await admin(id, '/admin/rooms')).rooms.find((r) => r.room === 'via');
+const links = async (id) => (await f.admin(id, '/admin/links')).links;
+const roomOn = async (id) => (await f.admin(id, '/admin/rooms')).rooms.find((r) => r.room === 'via');
 
-test('a node with no one in the room passes media on between two nodes that cannot reach each other', { timeout: 300_000, skip: !usable && 'needs nftables inside the e2e network namespace (root)' }, async (t) => {
+test('a node with no one in the room passes media on between two nodes that cannot reach each other', { timeout: 300_000, skip: !f.usable && 'needs nftables inside the e2e network namespace (root)' }, async (t) => {
   try {
-    const alice = await openOnNode(browser, cluster, 'pa', { room: 'via', name: 'alice' });
-    pages.push(alice);
-    const carol = await openOnNode(browser, cluster, 'pc', { room: 'via', name: 'carol' });
-    pages.push(carol);
+    const alice = await f.open('pa', { room: 'via', name: 'alice' });
+    const carol = await f.open('pc', { room: 'via', name: 'carol' });
     await waitForMediaFrom(alice, ['carol'], { timeoutMs: 90_000 });
     await waitForMediaFrom(carol, ['alice'], { timeoutMs: 90_000 });
     assert.equal(await roomOn('pb'), undefined, 'at first pb has no part in the room');
     assert.deepEqual(await links('pb'), [], 'and no relay link');
 
-    const port = String(cluster.clusterPorts.pc);
-    nft('add', 'table', 'inet', TABLE);
-    nft('add', 'chain', 'inet', TABLE, 'input', '{ type filter hook input priority 0 ; policy accept ; }');
-    nft('add', 'rule', 'inet', TABLE, 'input', 'ip', 'daddr', CUT_HOST, 'tcp', 'dport', port, 'drop');
-    nft('add', 'rule', 'inet', TABLE, 'input', 'ip', 'saddr', CUT_HOST, 'tcp', 'sport', port, 'drop');
+    const port = String(f.cluster.clusterPorts.pc);
+    f.block(['ip', 'daddr', CUT_HOST, 'tcp', 'dport', port, 'drop'], ['ip', 'saddr', CUT_HOST, 'tcp', 'sport', port, 'drop']);
     const cutAt = Date.now();
     const missing = [];
     await waitFor('pb to pass alice on to pc and carol on to pa', async () => {
@@ -81,7 +58,7 @@ test('a node with no one in the room passes media on between two nodes that cann
     assert.deepEqual(missing, [], 'neither alice nor carol left the other\'s call while the route moved');
 
     await sleep(2_000);
-    nft('delete', 'table', 'inet', TABLE);
+    f.unblock();
     const healedAt = Date.now();
     await waitFor('pc to receive alice from pa directly again', () => links('pc'),
       (ls) => ls.some((l) => l.peer === 'pa' && l.direction === 'in' && l.connected && l.tracks === 2), { timeoutMs: 60_000 });
@@ -93,7 +70,7 @@ test('a node with no one in the room passes media on between two nodes that cann
     t.diagnostic(`healed: direct again and pb out of the room ${((Date.now() - healedAt) / 1000).toFixed(1)} s after the cut lifted`);
     for (const p of [alice, carol]) assert.deepEqual(p.pageErrors, [], `${p.name} has no uncaught page errors`);
   } catch (e) {
-    console.error(cluster?.logs(80));
+    console.error(f.cluster?.logs(80));
     throw e;
   }
 });

@@ -6,53 +6,42 @@
 // again and the media goes direct, by itself. /admin/links lists the detours and each peer's round trips.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openOnNode, startCluster, startDelayProxy, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+import { clusterFixture, startDelayProxy, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
 
 const ADMIN_KEY = 'e2e-admin-key-0123456789abcdef0123456789';
 const DELAY_MS = 70;
 
-let cluster;
-let browser;
 let proxy;
-const pages = [];
+const f = clusterFixture(['ra', 'rb', 'rc'], {
+  name: 'routing',
+  env: { SFU_MEDIA_WORKERS: '1', SFU_ADMIN_KEY: ADMIN_KEY },
+  // ra dials rc (ids sort so) through the delay relay; every other pair directly.
+  peerAddress: (self, other, port) => {
+    if (self === 'ra' && other === 'rc') {
+      proxy.target(port);
+      return `127.0.0.1:${proxy.port}`;
+    }
+    return `127.0.0.1:${port}`;
+  },
+});
 before(async () => {
   proxy = await startDelayProxy({ delayMs: DELAY_MS });
-  cluster = await startCluster(['ra', 'rb', 'rc'], {
-    name: 'routing',
-    env: { SFU_MEDIA_WORKERS: '1', SFU_ADMIN_KEY: ADMIN_KEY },
-    // ra dials rc (ids sort so) through the delay relay; every other pair directly.
-    peerAddress: (self, other, port) => {
-      if (self === 'ra' && other === 'rc') {
-        proxy.target(port);
-        return `127.0.0.1:${proxy.port}`;
-      }
-      return `127.0.0.1:${port}`;
-    },
-  });
-  browser = await launchBrowser();
+  await f.start();
 });
 after(async () => {
-  for (const p of pages) await p.close();
-  await browser?.close();
-  await cluster?.stop();
+  await f.stop();
   await proxy?.close();
 });
 
 const identities = (state) => state.participants.map((p) => p.identity);
 
-async function admin(id) {
-  const res = await fetch(`${cluster.nodes[id].baseUrl}/admin/links`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-  return res.json();
-}
+const admin = (id) => f.admin(id, '/admin/links');
 
 test('media takes a clearly shorter path through a third node, and goes direct again when the direct path is short', { timeout: 300_000 }, async (t) => {
   try {
-    const alice = await openOnNode(browser, cluster, 'ra', { room: 'route', name: 'alice' });
-    pages.push(alice);
-    const bob = await openOnNode(browser, cluster, 'rb', { room: 'route', name: 'bob' });
-    pages.push(bob);
-    const carol = await openOnNode(browser, cluster, 'rc', { room: 'route', name: 'carol' });
-    pages.push(carol);
+    const alice = await f.open('ra', { room: 'route', name: 'alice' });
+    const bob = await f.open('rb', { room: 'route', name: 'bob' });
+    const carol = await f.open('rc', { room: 'route', name: 'carol' });
     await waitForMediaFrom(alice, ['bob', 'carol'], { timeoutMs: 90_000 });
     await waitForMediaFrom(bob, ['alice', 'carol'], { timeoutMs: 90_000 });
     await waitForMediaFrom(carol, ['alice', 'bob'], { timeoutMs: 90_000 });
@@ -94,7 +83,7 @@ test('media takes a clearly shorter path through a third node, and goes direct a
     await waitForMediaRising(alice, ['carol', 'bob'], before2.alice, { minFrames: 10, minPackets: 20, timeoutMs: 60_000 });
     for (const p of [alice, bob, carol]) assert.deepEqual(p.pageErrors, [], `${p.name} has no uncaught page errors`);
   } catch (e) {
-    console.error(cluster?.logs(80));
+    console.error(f.cluster?.logs(80));
     throw e;
   }
 });

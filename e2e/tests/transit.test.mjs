@@ -5,62 +5,39 @@
 // each other again and the media goes direct again, by itself.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { canFirewall, launchBrowser, nft, openOnNode, sleep, startCluster, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
+import { clusterFixture, sleep, waitFor, waitForMediaFrom, waitForMediaRising } from '../lib/harness.mjs';
 
-const TABLE = 'e2e_transit';
 const ADMIN_KEY = 'e2e-admin-key-0123456789abcdef0123456789';
 /** ta dials tc's control channel at this loopback address (everyone else at 127.0.0.1): a rule can cut that pair only. */
 const CUT_HOST = '127.0.0.3';
 
-const usable = canFirewall();
-let cluster;
-let browser;
-const pages = [];
-before(async () => {
-  if (!usable) return;
-  cluster = await startCluster(['ta', 'tb', 'tc'], {
-    name: 'transit',
-    env: { SFU_MEDIA_WORKERS: '1', SFU_ADMIN_KEY: ADMIN_KEY },
-    envOf: (id) => (id === 'tc' ? { SFU_CLUSTER_BIND: '0.0.0.0' } : {}),
-    peerHost: (self, other) => (self === 'ta' && other === 'tc' ? CUT_HOST : '127.0.0.1'),
-  });
-  browser = await launchBrowser();
+const f = clusterFixture(['ta', 'tb', 'tc'], {
+  table: 'e2e_transit',
+  name: 'transit',
+  env: { SFU_MEDIA_WORKERS: '1', SFU_ADMIN_KEY: ADMIN_KEY },
+  envOf: (id) => (id === 'tc' ? { SFU_CLUSTER_BIND: '0.0.0.0' } : {}),
+  peerHost: (self, other) => (self === 'ta' && other === 'tc' ? CUT_HOST : '127.0.0.1'),
 });
-after(async () => {
-  for (const p of pages) await p.close();
-  await browser?.close();
-  await cluster?.stop();
-  if (usable) {
-    try { nft('delete', 'table', 'inet', TABLE); } catch { /* gone */ }
-  }
-});
+before(() => f.start());
+after(() => f.stop());
 
 const identities = (state) => state.participants.map((p) => p.identity);
 
-async function links(id) {
-  const res = await fetch(`${cluster.nodes[id].baseUrl}/admin/links`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-  return (await res.json()).links;
-}
+const links = async (id) => (await f.admin(id, '/admin/links')).links;
 
-test('when two nodes cannot reach each other, a third passes their media on; when they can again, it goes direct', { timeout: 300_000, skip: !usable && 'needs nftables inside the e2e network namespace (root)' }, async (t) => {
+test('when two nodes cannot reach each other, a third passes their media on; when they can again, it goes direct', { timeout: 300_000, skip: !f.usable && 'needs nftables inside the e2e network namespace (root)' }, async (t) => {
   try {
-    const alice = await openOnNode(browser, cluster, 'ta', { room: 'hop', name: 'alice' });
-    pages.push(alice);
-    const bob = await openOnNode(browser, cluster, 'tb', { room: 'hop', name: 'bob' });
-    pages.push(bob);
-    const carol = await openOnNode(browser, cluster, 'tc', { room: 'hop', name: 'carol' });
-    pages.push(carol);
+    const alice = await f.open('ta', { room: 'hop', name: 'alice' });
+    const bob = await f.open('tb', { room: 'hop', name: 'bob' });
+    const carol = await f.open('tc', { room: 'hop', name: 'carol' });
     await waitForMediaFrom(alice, ['bob', 'carol'], { timeoutMs: 90_000 });
     await waitForMediaFrom(bob, ['alice', 'carol'], { timeoutMs: 90_000 });
     await waitForMediaFrom(carol, ['alice', 'bob'], { timeoutMs: 90_000 });
     assert.ok((await links('tc')).some((l) => l.peer === 'ta' && l.direction === 'in'), 'at first tc receives alice directly from ta');
 
     // Cut ta <-> tc: every segment to or from tc's control port at CUT_HOST is dropped (tb dials 127.0.0.1).
-    const port = String(cluster.clusterPorts.tc);
-    nft('add', 'table', 'inet', TABLE);
-    nft('add', 'chain', 'inet', TABLE, 'input', '{ type filter hook input priority 0 ; policy accept ; }');
-    nft('add', 'rule', 'inet', TABLE, 'input', 'ip', 'daddr', CUT_HOST, 'tcp', 'dport', port, 'drop');
-    nft('add', 'rule', 'inet', TABLE, 'input', 'ip', 'saddr', CUT_HOST, 'tcp', 'sport', port, 'drop');
+    const port = String(f.cluster.clusterPorts.tc);
+    f.block(['ip', 'daddr', CUT_HOST, 'tcp', 'dport', port, 'drop'], ['ip', 'saddr', CUT_HOST, 'tcp', 'sport', port, 'drop']);
     const cutAt = Date.now();
     // ta and tc see each other down after 8 s of silence; meanwhile and after, carol and alice keep each other.
     let missing = [];
@@ -83,7 +60,7 @@ test('when two nodes cannot reach each other, a third passes their media on; whe
     t.diagnostic(`carol decodes alice through tb: ${JSON.stringify((await carol.stats()).find((s) => s.identity === 'alice' && s.kind === 'video'))}`);
 
     await sleep(2_000);
-    nft('delete', 'table', 'inet', TABLE);
+    f.unblock();
     const healedAt = Date.now();
     await waitFor('tc to receive alice from ta directly again', () => links('tc'),
       (ls) => ls.some((l) => l.peer === 'ta' && l.direction === 'in' && l.connected), { timeoutMs: 60_000 });
@@ -95,7 +72,7 @@ test('when two nodes cannot reach each other, a third passes their media on; whe
     t.diagnostic(`healed: direct again ${((Date.now() - healedAt) / 1000).toFixed(1)} s after the cut lifted`);
     for (const p of [alice, bob, carol]) assert.deepEqual(p.pageErrors, [], `${p.name} has no uncaught page errors`);
   } catch (e) {
-    console.error(cluster?.logs(80));
+    console.error(f.cluster?.logs(80));
     throw e;
   }
 });

@@ -838,8 +838,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
                         log.info("cascade: relay link from {} for room {} closed: {}", peer, room, reason);
                         DialedLink l = self[0];
                         if (l != null && dialed.getOrDefault(peer, Map.of()).get(room) == l) {
-                            // Not closed by this node: its path broke, or the far node closed it (then dial again).
-                            linkFailed(l, "closed: " + reason, reason.contains(RtcClient.CONSENT_LOST));
+                            // Not closed by this node: its path broke (consent lost) or the far node closed it.
+                            // Dialed again at once; if the path is blocked that setup fails, and only then does the
+                            // peer's media count as unreachable (a busy moment must not send media around).
+                            linkFailed(l, "closed: " + reason, false);
                         }
                     }
                 });

@@ -19,11 +19,11 @@ import java.net.InetSocketAddress;
  */
 public final class RelayTransport implements MediaTransport, RtcClient.Listener {
     /**
-     * A relay link checks its path every second and gives up after 6 s without an answer (UDP blocked between the
-     * nodes, the far node's media gone), so the cascade can go around it within seconds; a browser waits 30 s.
+     * A relay link checks its path every second and gives up after 8 s without an answer (UDP blocked between the
+     * nodes, the far node's media gone), so the cascade can dial again or go around it; a browser waits 30 s.
      */
     static final java.time.Duration CONSENT_INTERVAL = java.time.Duration.ofSeconds(1);
-    static final java.time.Duration CONSENT_TIMEOUT = java.time.Duration.ofSeconds(6);
+    static final java.time.Duration CONSENT_TIMEOUT = java.time.Duration.ofSeconds(8);
 
     private final String id;
     private final MediaWorker worker;
