@@ -28,17 +28,19 @@ final class NackGenerator {
     private final int[] tries = new int[CAPACITY];
     private int size;
     private boolean started;
+    /** Set by {@link #restart}: the next packet ahead leaves no gap behind it. */
+    private boolean rebase;
     private int highest;
     private long rttNs = DEFAULT_RTT_NS;
     private long gaveUp;
 
     /**
      * The sender ended the stream (RTCP BYE): when it resumes, its numbers jump over what it did not send, which is
-     * not loss to ask for. Forgets the gaps and takes the next packet as a new start.
+     * not loss to ask for. The next packet ahead is taken as where the numbers go on; what was missing before the BYE
+     * is still asked for.
      */
     void restart() {
-        started = false;
-        size = 0;
+        rebase = true;
     }
 
     /** One packet arrived. */
@@ -49,6 +51,11 @@ final class NackGenerator {
             return;
         }
         int diff = (short) (seq - highest);
+        if (diff > 0 && rebase) {
+            rebase = false;
+            highest = seq;
+            return;
+        }
         if (diff > 0) {
             if (diff > MAX_GAP) {
                 size = 0; // the source restarted its numbering
