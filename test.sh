@@ -22,9 +22,9 @@ if [ "${SKIP_E2E:-0}" = "1" ]; then
   exit 0
 fi
 # Every browser test on one media worker, then again on two workers with each room's members spread over
-# both, so that every stream crosses a pipe (but the join form, TURN, node choice, the partition, transit and routing,
+# both, so that every stream crosses a pipe (but the join form, TURN, node choice, and the three-node cascade tests,
 # which do not depend on workers).
 export E2E_RETRY=${E2E_RETRY:-1} # a failed browser test file runs once more, alone; passing then is reported FLAKY
 E2E_MEDIA_WORKERS=1 bash e2e/run.sh
-mapfile -t spread < <(cd e2e && ls tests/*.test.mjs | grep -v -e join-form -e turn -e node-choice -e partition -e transit -e routing)
+mapfile -t spread < <(cd e2e && ls tests/*.test.mjs | grep -v -e join-form -e turn -e node-choice -e partition -e transit -e routing -e pass-through -e udp-blocked)
 E2E_MEDIA_WORKERS=2 E2E_SPREAD=true bash e2e/run.sh "${spread[@]}"
