@@ -3,6 +3,7 @@ package io.cascadesfu.core.media;
 import io.cascadesfu.core.bwe.SendSideEstimator;
 import io.cascadesfu.core.bwe.TransportCcFeedback;
 import io.cascadesfu.core.bwe.TransportCcRecorder;
+import io.cascadesfu.core.bwe.TransportWide;
 import io.cascadesfu.core.metrics.DropReason;
 import io.cascadesfu.core.metrics.SfuMetrics;
 import io.cascadesfu.core.rtcp.RtcpPacket;
@@ -39,7 +40,7 @@ public final class MediaPeer implements TransportListener {
     private final Router router;
     private final SfuMetrics metrics;
     private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
-    private final long rtcpSsrc = ThreadLocalRandom.current().nextInt() & 0xFFFF_FFFFL;
+    private final long rtcpSsrc;
     private final String cname;
 
     private final LongObjectHashMap<ProducerStream> streamsBySsrc = new LongObjectHashMap<>();
@@ -49,6 +50,13 @@ public final class MediaPeer implements TransportListener {
     private final List<Consumer> consumers = new ArrayList<>();
     private PeerListener listener;
     private boolean closed;
+    /**
+     * The transport's numbering, estimate and arrival recorder: its own, or, on a relay link's channel, the link's,
+     * shared with every other room's channel on it.
+     */
+    private final TransportWide wide;
+    /** This peer's slot in a shared {@link TransportWide}, -1 when the state is its own. */
+    private final int wideSlot;
     /** Arrival times of what the peer publishes, for its congestion control; null until a producer negotiates it. */
     private TransportCcRecorder transportCc;
     private int transportCcExtensionId;
@@ -61,7 +69,6 @@ public final class MediaPeer implements TransportListener {
     /** A layer is moved up to only if the budget has this much more than its bitrate (in percent). */
     static final int UP_HEADROOM_PERCENT = 115;
     private SendSideEstimator estimator;
-    private int nextTransportSeq;
     /** Consumers whose packets carry no transport-wide number: while any, the estimate undercounts; not used. */
     private int unstampedConsumers;
     /** Consumers carrying tracks over this peer as a relay link with the link's own transport-wide numbers. */
@@ -85,7 +92,6 @@ public final class MediaPeer implements TransportListener {
     static final int LOSSLESS_FLOOR_PERCENT = 120;
     /** The far node's loss fraction below which the floor above holds. */
     static final double LOSSLESS_FRACTION = 0.02;
-    private int linkProbeSeq;
 
     MediaPeer(String id, MediaTransport transport, Router router, SfuMetrics metrics) {
         this.id = id;
@@ -93,6 +99,18 @@ public final class MediaPeer implements TransportListener {
         this.router = router;
         this.metrics = metrics;
         this.cname = "sfu-" + id;
+        TransportWide shared = transport.sharedTransportWide();
+        this.wide = shared != null ? shared : new TransportWide();
+        this.wideSlot = shared != null ? transport.sharedSlot() : -1;
+        if (wideSlot >= 0) {
+            wide.join(wideSlot);
+            if (transport.carriesTransportWideNumbers()) {
+                transportCc = wide.recorder(); // the link's probes arrive on some channel before any track does
+                router.transportFeedbackNeeded();
+            }
+        }
+        long chosen = transport.rtcpSsrc();
+        this.rtcpSsrc = chosen >= 0 ? chosen : ThreadLocalRandom.current().nextInt() & 0xFFFF_FFFFL;
         transport.setListener(this);
     }
 
@@ -135,7 +153,7 @@ public final class MediaPeer implements TransportListener {
     void addProducer(Producer p) {
         int twcc = p.params().transportCcExtensionId();
         if (twcc > 0 && transportCc == null && transport.carriesTransportWideNumbers()) {
-            transportCc = new TransportCcRecorder();
+            transportCc = wide.recorder();
             transportCcExtensionId = twcc;
             router.transportFeedbackNeeded();
         }
@@ -186,16 +204,14 @@ public final class MediaPeer implements TransportListener {
 
     private void needEstimator() {
         if (estimator == null) {
-            estimator = new SendSideEstimator(START_BPS, MIN_BPS, MAX_BPS);
+            estimator = wide.estimator(START_BPS, MIN_BPS, MAX_BPS);
             router.transportFeedbackNeeded();
         }
     }
 
-    /** The next transport-wide sequence number of what this peer is sent. */
+    /** The next transport-wide sequence number of what this peer is sent (the link's, on a relay channel). */
     int nextTransportSeq() {
-        int seq = nextTransportSeq;
-        nextTransportSeq = (nextTransportSeq + 1) & 0xFFFF;
-        return seq;
+        return wide.nextSeq();
     }
 
     void onStampedPacketSent(int transportSeq, int bytes, long nowNs) {
@@ -223,6 +239,9 @@ public final class MediaPeer implements TransportListener {
         long budget = estimator.estimateBps();
         if (linkConsumers > 0 && estimator.lossFraction() < LOSSLESS_FRACTION) {
             budget = Math.max(budget, estimator.ackedBps() * LOSSLESS_FLOOR_PERCENT / 100);
+        }
+        if (wideSlot >= 0) {
+            budget = wide.share(wideSlot, linkDemandBps(nowNs), budget); // the link's other rooms take their part
         }
         for (int i = 0; i < consumers.size(); i++) {
             Consumer c = consumers.get(i);
@@ -288,6 +307,26 @@ public final class MediaPeer implements TransportListener {
                         nowNs);
             }
         }
+    }
+
+    /**
+     * What this peer's tracks would cost the link with every layer the far side asks for: audio, and each relayed
+     * video's layers up to its request (a pipe sends every layer up to its cap).
+     */
+    private long linkDemandBps(long nowNs) {
+        long bps = 0;
+        for (int i = 0; i < consumers.size(); i++) {
+            Consumer c = consumers.get(i);
+            if (c.producer.kind() == TrackKind.AUDIO) {
+                bps += c.producer.layerBitrateBps(0, nowNs);
+            } else if (c instanceof PipeConsumer p) {
+                int top = Math.min(p.requestedTopLayer(nowNs), p.producer.streamCount() - 1);
+                for (int layer = 0; layer <= top; layer++) {
+                    bps += p.producer.layerBitrateBps(layer, nowNs);
+                }
+            }
+        }
+        return bps;
     }
 
     /**
@@ -372,8 +411,7 @@ public final class MediaPeer implements TransportListener {
         ByteBuf out = allocRtp(RtpPacket.HEADER_LENGTH + 8 + bytes);
         out.writeByte(0x90); // V=2, X=1
         out.writeByte(PROBE_PAYLOAD_TYPE);
-        out.writeShort(linkProbeSeq);
-        linkProbeSeq = (linkProbeSeq + 1) & 0xFFFF;
+        out.writeShort(wide.nextProbeSeq());
         out.writeInt(0);
         out.writeInt((int) LINK_PROBE_SSRC);
         out.writeShort(0xBEDE).writeShort(1);
@@ -662,8 +700,8 @@ public final class MediaPeer implements TransportListener {
             }
         }
         return new io.cascadesfu.core.room.LinkStats(transport.isConnected(), in, lost, bps, jitterNs / 1e6, out,
-                bytes, estimator == null ? -1 : estimator.estimateBps(), estimator == null ? 0 : estimator.ackedBps(),
-                capped);
+                bytes, wide.estimatorOrNull() == null ? -1 : wide.estimatorOrNull().estimateBps(),
+                wide.estimatorOrNull() == null ? 0 : wide.estimatorOrNull().ackedBps(), capped);
     }
 
     /**
@@ -720,6 +758,9 @@ public final class MediaPeer implements TransportListener {
             return;
         }
         closed = true;
+        if (wideSlot >= 0) {
+            wide.leave(wideSlot);
+        }
         for (Producer p : new ArrayList<>(producers)) {
             router.closeProducer(p);
         }

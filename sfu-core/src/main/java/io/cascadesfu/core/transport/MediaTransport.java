@@ -63,4 +63,25 @@ public interface MediaTransport {
     default boolean understandsLayerRequests() {
         return false;
     }
+
+    /**
+     * The transport-wide state this transport shares with others on the same wire (a relay link's room channels),
+     * or null when it has its own.
+     */
+    default io.cascadesfu.core.bwe.TransportWide sharedTransportWide() {
+        return null;
+    }
+
+    /** This transport's slot in {@link #sharedTransportWide()} (unique among those sharing it). */
+    default int sharedSlot() {
+        return -1;
+    }
+
+    /**
+     * The SSRC the peer on this transport must send its own RTCP from (a relay channel's: the far node routes by
+     * it), or -1 for a random one.
+     */
+    default long rtcpSsrc() {
+        return -1;
+    }
 }
