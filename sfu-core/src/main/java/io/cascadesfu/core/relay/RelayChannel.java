@@ -43,22 +43,28 @@ public final class RelayChannel implements MediaTransport {
 
     @Override
     public void sendRtp(ByteBuf packet) {
-        MediaTransport wire = link.wire();
-        if (closed || wire == null || !link.isUp()) {
-            packet.release();
-            return;
+        MediaTransport wire = wireFor(packet);
+        if (wire != null) {
+            wire.sendRtp(packet);
         }
-        wire.sendRtp(packet);
     }
 
     @Override
     public void sendRtcp(ByteBuf packet) {
+        MediaTransport wire = wireFor(packet);
+        if (wire != null) {
+            wire.sendRtcp(packet);
+        }
+    }
+
+    /** The wire to send {@code packet} on, or null (the packet released) while this channel cannot send. */
+    private MediaTransport wireFor(ByteBuf packet) {
         MediaTransport wire = link.wire();
         if (closed || wire == null || !link.isUp()) {
             packet.release();
-            return;
+            return null;
         }
-        wire.sendRtcp(packet);
+        return wire;
     }
 
     @Override
