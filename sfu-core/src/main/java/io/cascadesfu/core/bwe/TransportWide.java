@@ -23,6 +23,8 @@ public final class TransportWide {
     private final long[] demands = new long[MAX_SHARERS];
     private final boolean[] joined = new boolean[MAX_SHARERS];
     private int sharers;
+    /** The sum of {@link #demands}. */
+    private long totalDemand;
 
     /** The next transport-wide sequence number of what this transport sends. */
     public int nextSeq() {
@@ -72,6 +74,7 @@ public final class TransportWide {
     public void leave(int slot) {
         if (joined[slot]) {
             joined[slot] = false;
+            totalDemand -= demands[slot];
             demands[slot] = 0;
             sharers--;
         }
@@ -87,14 +90,13 @@ public final class TransportWide {
      * budget in proportion to its demand.
      */
     public long share(int slot, long demandBps, long budget) {
-        demands[slot] = Math.max(0, demandBps);
+        long demand = Math.max(0, demandBps);
+        totalDemand += demand - demands[slot];
+        demands[slot] = demand;
         if (sharers <= 1) {
             return budget;
         }
-        long total = 0;
-        for (int i = 0; i < demands.length; i++) {
-            total += demands[i];
-        }
+        long total = totalDemand;
         if (total <= budget) {
             return budget - (total - demands[slot]);
         }

@@ -699,9 +699,9 @@ public final class MediaPeer implements TransportListener {
                 capped++;
             }
         }
+        SendSideEstimator e = wide.estimatorOrNull(); // the link's, on a relay channel, even with nothing sent here
         return new io.cascadesfu.core.room.LinkStats(transport.isConnected(), in, lost, bps, jitterNs / 1e6, out,
-                bytes, wide.estimatorOrNull() == null ? -1 : wide.estimatorOrNull().estimateBps(),
-                wide.estimatorOrNull() == null ? 0 : wide.estimatorOrNull().ackedBps(), capped);
+                bytes, e == null ? -1 : e.estimateBps(), e == null ? 0 : e.ackedBps(), capped);
     }
 
     /**

@@ -211,12 +211,16 @@ public final class RelayLink implements TransportListener {
     }
 
     private void closeChannels(String reason) {
-        for (int i = 0; i < CHANNELS; i++) {
-            if (own[i] != null) {
-                own[i].close(reason);
-            }
-            if (theirs[i] != null) {
-                theirs[i].close(reason);
+        forEachChannel(c -> c.close(reason));
+    }
+
+    /** Every open channel, own then theirs by number (closing one while iterating is fine). */
+    private void forEachChannel(java.util.function.Consumer<RelayChannel> action) {
+        for (RelayChannel[] table : new RelayChannel[][] {own, theirs}) {
+            for (int i = 0; i < CHANNELS; i++) {
+                if (table[i] != null) {
+                    action.accept(table[i]);
+                }
             }
         }
     }
@@ -247,14 +251,7 @@ public final class RelayLink implements TransportListener {
             return;
         }
         up = true;
-        for (int i = 0; i < CHANNELS; i++) {
-            if (own[i] != null) {
-                own[i].wireConnected();
-            }
-            if (theirs[i] != null) {
-                theirs[i].wireConnected();
-            }
-        }
+        forEachChannel(RelayChannel::wireConnected);
     }
 
     @Override
