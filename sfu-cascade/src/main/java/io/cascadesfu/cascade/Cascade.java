@@ -9,7 +9,8 @@ import io.cascadesfu.core.client.RtcClient;
 import io.cascadesfu.core.ice.IceCredentials;
 import io.cascadesfu.core.media.ProducerParams;
 import io.cascadesfu.core.media.TrackKind;
-import io.cascadesfu.core.relay.RelayTransport;
+import io.cascadesfu.core.relay.RelayLink;
+import io.cascadesfu.core.worker.MediaWorker;
 import io.cascadesfu.core.room.Endpoint;
 import io.cascadesfu.core.room.EndpointListener;
 import io.cascadesfu.core.room.Member;
@@ -27,7 +28,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -103,16 +103,27 @@ public final class Cascade implements RoomManager.CascadeHooks {
         final Member member;
         final Endpoint endpoint;
         final Map<String, Track> tracks = new LinkedHashMap<>(); // by trackId
-        final long ssrcBase = ThreadLocalRandom.current().nextLong(0x1000_0000L, 0x7000_0000L);
+        /** The room's channel on the pair's wire, numbered by this node; its SSRCs are {@code ssrcBase + i}. */
+        final int channel;
+        final long ssrcBase;
         long nextSsrc;
+        /** The peer took the channel ({@code link_answer}). */
+        boolean answered;
         /** Dialed only to learn whether the peer's media port can be reached again; carries nothing yet. */
         boolean probe;
 
-        DialedLink(String room, String peer, Member member, Endpoint endpoint) {
+        DialedLink(String room, String peer, Member member, Endpoint endpoint, int channel, long ssrcBase) {
             this.room = room;
             this.peer = peer;
             this.member = member;
             this.endpoint = endpoint;
+            this.channel = channel;
+            this.ssrcBase = ssrcBase;
+        }
+
+        /** Up: the wire is, and the peer serves the channel. */
+        boolean isUp() {
+            return answered && endpoint.isConnected();
         }
     }
 
@@ -122,11 +133,101 @@ public final class Cascade implements RoomManager.CascadeHooks {
         final Endpoint endpoint;
         final Map<String, Subscription> relays = new HashMap<>(); // by trackId
         final Map<String, Long> ssrcs = new HashMap<>(); // by trackId: the link SSRC the peer gave it
+        /** The peer's channel number for the room on the pair's wire. */
+        final int channel;
 
-        ServedLink(Member member, Endpoint endpoint) {
+        ServedLink(Member member, Endpoint endpoint, int channel) {
             this.member = member;
             this.endpoint = endpoint;
+            this.channel = channel;
         }
+    }
+
+    /**
+     * The one wire between this node and a peer, shared by every room's link both ways ({@link RelayLink}). The
+     * node with the lower id dials it ({@code pair_offer}, answered by {@code pair_answer} with the peer's media
+     * address); the other accepts it, and asks for one ({@code pair_request}) when it needs the wire and has none
+     * up. Each room this node receives over it has a channel numbered here; the peer numbers the rooms it receives.
+     */
+    private final class PeerWire {
+        final String peer;
+        final RelayLink link;
+        final boolean dials;
+        /** Channels this node numbered and has not seen closed. */
+        final java.util.BitSet ownChannels = new java.util.BitSet(RelayLink.CHANNELS);
+        /** Where the search for a free channel starts: numbers go round, so a closed one is not reused at once. */
+        int nextChannel;
+        /** Dialing side: the number of the wire last offered, its ICE credentials, and when. */
+        int offered;
+        IceCredentials offeredCredentials;
+        long offeredAtNs;
+        /** Accepting side: when a wire was last asked for. */
+        long requestedAtNs;
+
+        PeerWire(String peer) {
+            this.peer = peer;
+            this.dials = nodeId.compareTo(peer) < 0;
+            List<MediaWorker> workers = engine.workers();
+            this.link = new RelayLink("relay-" + peer, workers.get(Math.floorMod(peer.hashCode(), workers.size())),
+                    dials ? 0 : 1);
+        }
+
+        /** A free channel number, or -1 when all {@value RelayLink#CHANNELS} are taken. */
+        int allocate() {
+            int c = ownChannels.nextClearBit(nextChannel);
+            if (c >= RelayLink.CHANNELS) {
+                c = ownChannels.nextClearBit(0);
+            }
+            if (c >= RelayLink.CHANNELS) {
+                return -1;
+            }
+            ownChannels.set(c);
+            nextChannel = (c + 1) % RelayLink.CHANNELS;
+            return c;
+        }
+
+        /**
+         * Makes sure a wire is up or on its way: the dialing side offers a new one when it has none, or when the
+         * last offer is older than a setup could take; the other side asks for one, as often.
+         */
+        void ensure() {
+            if (link.isUp()) {
+                return;
+            }
+            long now = System.nanoTime();
+            long patience = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(RelayLink.SETUP_TIMEOUT_MS + 2_000);
+            if (dials) {
+                if (!link.hasWire() || offeredCredentials == null || now - offeredAtNs > patience) {
+                    offer(now);
+                }
+            } else if (requestedAtNs == 0 || now - requestedAtNs > patience) {
+                requestedAtNs = now;
+                bus.send(peer, pairMessage("pair_request"));
+            }
+        }
+
+        private void offer(long now) {
+            offered++;
+            offeredCredentials = IceCredentials.random();
+            offeredAtNs = now;
+            link.dial(new InetSocketAddress(relayBindHost, 0), offeredCredentials);
+            bus.send(peer, pairMessage("pair_offer").put("wire", offered).put("ufrag", offeredCredentials.ufrag())
+                    .put("pwd", offeredCredentials.pwd()).put("fingerprint", engine.fingerprintSha256()));
+            log.info("cascade: dialing the relay wire to {} (worker {})", peer, link.worker().index());
+        }
+    }
+
+    /** The wire to each peer, made when a room first needs one and closed when the peer goes down. Control thread. */
+    private final Map<String, PeerWire> wires = new HashMap<>();
+
+    private PeerWire wire(String peer) {
+        return wires.computeIfAbsent(peer, PeerWire::new);
+    }
+
+    private static ObjectNode pairMessage(String type) {
+        ObjectNode m = JSON.objectNode();
+        m.put("type", type);
+        return m;
     }
 
     public Cascade(MediaEngine engine, RoomManager rooms, String nodeId, String relayBindHost) {
@@ -307,6 +408,40 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 }, engine.control());
     }
 
+    /**
+     * The wire to each peer, for the admin view: one row per node pair, whichever rooms and directions it carries
+     * ({@code roomsIn}: rooms this node receives over it; {@code roomsOut}: rooms it serves), whether it is up, who
+     * dials it, and the one bandwidth estimate all those rooms share. Control thread.
+     */
+    public java.util.concurrent.CompletableFuture<ArrayNode> describeWires() {
+        List<java.util.concurrent.CompletableFuture<ObjectNode>> parts = new ArrayList<>();
+        for (PeerWire w : new java.util.TreeMap<>(wires).values()) {
+            int in = dialed.getOrDefault(w.peer, Map.of()).size();
+            int out = served.getOrDefault(w.peer, Map.of()).size();
+            parts.add(w.link.stats().thenApply(s -> {
+                ObjectNode n = JSON.objectNode();
+                n.put("peer", w.peer);
+                n.put("up", s.up());
+                n.put("dialedHere", w.dials);
+                n.put("worker", w.link.worker().index());
+                n.put("roomsIn", in);
+                n.put("roomsOut", out);
+                n.put("channels", s.channels());
+                if (s.estimateBps() >= 0) {
+                    n.put("estimateKbps", s.estimateBps() / 1000);
+                    n.put("ackedKbps", s.ackedBps() / 1000);
+                }
+                return n;
+            }));
+        }
+        return java.util.concurrent.CompletableFuture.allOf(parts.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .thenApplyAsync(v -> {
+                    ArrayNode list = JSON.arrayNode();
+                    parts.forEach(p -> list.add(p.join()));
+                    return list;
+                }, engine.control());
+    }
+
     private java.util.concurrent.CompletableFuture<ObjectNode> describeLink(String peer, String room, String direction,
                                                                             Endpoint endpoint, int tracks) {
         String key = peer + "/" + room + "/" + direction;
@@ -393,6 +528,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
             if (mine != null) {
                 mine.values().forEach(l -> l.member.close("peer node " + peer + " down"));
             }
+            PeerWire w = wires.remove(peer);
+            if (w != null) {
+                w.link.close("peer node " + peer + " down");
+            }
             Map<String, ServedLink> theirs = served.remove(peer);
             if (theirs != null) {
                 theirs.values().forEach(l -> l.member.close("peer node " + peer + " down"));
@@ -425,9 +564,25 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     private void handle(String peer, ObjectNode m) {
         String type = m.path("type").asText("");
-        if (type.equals("rtts")) {
-            onRtts(peer, m.get("rtts"));
-            return;
+        switch (type) {
+            case "rtts" -> {
+                onRtts(peer, m.get("rtts"));
+                return;
+            }
+            case "pair_offer" -> {
+                onPairOffer(peer, m);
+                return;
+            }
+            case "pair_answer" -> {
+                onPairAnswer(peer, m);
+                return;
+            }
+            case "pair_request" -> {
+                onPairRequest(peer);
+                return;
+            }
+            default -> {
+            }
         }
         String room = TrackJson.text(m, "room");
         if (room == null) {
@@ -823,19 +978,33 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     /** Opens this node's end of a relay link from {@code peer} for {@code room} and offers it. */
     private DialedLink dial(String peer, String room, Room core) {
-        Member member = core.addMember("from:" + peer);
+        PeerWire w = wire(peer);
+        int channel = w.allocate();
+        if (channel < 0) {
+            log.warn("cascade: room {}: every one of the {} relay channels from {} is taken; its tracks stay away",
+                    room, RelayLink.CHANNELS, peer);
+            return null;
+        }
+        // On the wire's worker: a room on another worker reaches it by a pipe, like any member there.
+        Member member = core.addMember("from:" + peer, w.link.worker());
         DialedLink[] self = new DialedLink[1];
-        Endpoint endpoint = member.createEndpoint("relay-" + peer + "-" + room, RelayTransport.factory(relayBindHost),
+        Endpoint endpoint = member.createEndpoint("relay-" + peer + "-" + room, w.link.channel(channel, true),
                 new EndpointListener() {
                     @Override
                     public void onEndpointConnected(Endpoint e) {
-                        log.info("cascade: relay link from {} for room {} connected", peer, room);
-                        onLinkConnected(self[0]);
+                        DialedLink l = self[0];
+                        if (l != null && l.answered) {
+                            log.info("cascade: relay link from {} for room {} connected", peer, room);
+                            onLinkConnected(l);
+                        }
                     }
 
                     @Override
                     public void onEndpointClosed(Endpoint e, String reason) {
                         log.info("cascade: relay link from {} for room {} closed: {}", peer, room, reason);
+                        if (wires.get(peer) == w) {
+                            w.ownChannels.clear(channel);
+                        }
                         DialedLink l = self[0];
                         if (l != null && dialed.getOrDefault(peer, Map.of()).get(room) == l) {
                             // Not closed by this node: its path broke (consent lost) or the far node closed it.
@@ -845,13 +1014,13 @@ public final class Cascade implements RoomManager.CascadeHooks {
                         }
                     }
                 });
-        DialedLink link = new DialedLink(room, peer, member, endpoint);
+        DialedLink link = new DialedLink(room, peer, member, endpoint, channel,
+                RelayLink.ssrcBase(w.link.side(), channel));
         self[0] = link;
         dialed.computeIfAbsent(peer, k -> new HashMap<>()).put(room, link);
-        IceCredentials c = endpoint.localCredentials();
-        bus.send(peer, message("link_offer", room).put("ufrag", c.ufrag()).put("pwd", c.pwd())
-                .put("fingerprint", engine.fingerprintSha256()));
-        log.info("cascade: room {}: dialing a relay link from {}", room, peer);
+        bus.send(peer, message("link_offer", room).put("channel", channel));
+        w.ensure();
+        log.info("cascade: room {}: dialing a relay link from {} (channel {})", room, peer, channel);
         engine.control().schedule(() -> retryIfNotConnected(link), LINK_SETUP_TIMEOUT_MS,
                 java.util.concurrent.TimeUnit.MILLISECONDS);
         return link;
@@ -867,12 +1036,16 @@ public final class Cascade implements RoomManager.CascadeHooks {
      */
     private void retryIfNotConnected(DialedLink link) {
         Map<String, DialedLink> byRoom = dialed.get(link.peer);
-        if (byRoom == null || byRoom.get(link.room) != link || link.endpoint.isConnected()) {
+        if (byRoom == null || byRoom.get(link.room) != link || link.isUp()) {
             return;
         }
-        link.endpoint.relayProgress().thenAccept(p -> log.warn(
-                "cascade: relay link from {} for room {} not up after {} ms ({})", link.peer, link.room,
-                LINK_SETUP_TIMEOUT_MS, p));
+        PeerWire w = wires.get(link.peer);
+        if (w != null) {
+            boolean answered = link.answered;
+            w.link.progress().thenAccept(p -> log.warn(
+                    "cascade: relay link from {} for room {} not up after {} ms (wire: {}; channel {})", link.peer,
+                    link.room, LINK_SETUP_TIMEOUT_MS, p, answered ? "answered" : "not answered"));
+        }
         linkFailed(link, "not up after " + LINK_SETUP_TIMEOUT_MS + " ms", true);
     }
 
@@ -948,7 +1121,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     /** A dialed link is up: if it was a probe, the peer's media can be reached again and routes go direct. */
     private void onLinkConnected(DialedLink link) {
-        if (link == null || !link.probe || dialed.getOrDefault(link.peer, Map.of()).get(link.room) != link) {
+        if (link == null || !link.isUp() || !link.probe
+                || dialed.getOrDefault(link.peer, Map.of()).get(link.room) != link) {
             return;
         }
         link.probe = false;
@@ -967,7 +1141,11 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     private Track publishRemote(DialedLink link, String trackId, PublishedTrackInfo info) {
         int streams = Math.max(1, info.rids().size());
-        long ssrc = (link.ssrcBase + link.nextSsrc) & 0xFFFF_FFFFL;
+        if (link.nextSsrc + streams > RelayLink.STREAMS_PER_CHANNEL) {
+            throw new IllegalStateException("relay channel " + link.channel + " from " + link.peer
+                    + " has numbered all its streams"); // a million publications in one room's link: dial anew
+        }
+        long ssrc = link.ssrcBase + link.nextSsrc;
         link.nextSsrc += streams;
         int audioLevel = 0;
         int transportCc = 0;
@@ -990,49 +1168,112 @@ public final class Cascade implements RoomManager.CascadeHooks {
         return track;
     }
 
+    /** The peer serves the room's channel: once the wire is up too, the link is. */
     private void onLinkAnswer(String peer, String room, ObjectNode m) {
         DialedLink link = dialed.getOrDefault(peer, Map.of()).get(room);
+        int channel = TrackJson.number(m, "channel", 0, RelayLink.CHANNELS - 1);
+        if (link == null || channel != link.channel) {
+            bad(peer, "link_answer", "no such link");
+            return;
+        }
+        if (link.answered) {
+            return;
+        }
+        link.answered = true;
+        log.info("cascade: room {}: relay link from {} answered (channel {})", room, peer, channel);
+        if (link.endpoint.isConnected()) {
+            onLinkConnected(link);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------ the pair's wire
+
+    /** The dialing peer offers the pair's wire: accept it on the link's worker, answer with where to reach it. */
+    private void onPairOffer(String peer, ObjectNode m) {
+        int number = TrackJson.number(m, "wire", 1, Integer.MAX_VALUE);
+        String ufrag = TrackJson.ice(m, "ufrag");
+        String pwd = TrackJson.ice(m, "pwd");
+        String fingerprint = TrackJson.printable(m, "fingerprint", 128);
+        if (number < 1 || ufrag == null || pwd == null || fingerprint == null) {
+            bad(peer, "pair_offer", "fields missing");
+            return;
+        }
+        if (nodeId.compareTo(peer) < 0) {
+            bad(peer, "pair_offer", "this node dials the wire to " + peer); // both dialing would race forever
+            return;
+        }
+        PeerWire w = wire(peer);
+        IceCredentials local = IceCredentials.random();
+        w.link.accept(local, ufrag, pwd, fingerprint);
+        w.requestedAtNs = 0;
+        InetSocketAddress media = linkAdvertise != null ? linkAdvertise : w.link.worker().candidates().get(0);
+        bus.send(peer, pairMessage("pair_answer").put("wire", number).put("ufrag", local.ufrag())
+                .put("pwd", local.pwd()).put("fingerprint", engine.fingerprintSha256())
+                .put("host", media.getHostString()).put("port", media.getPort()));
+        log.info("cascade: accepting the relay wire from {} (worker {})", peer, w.link.worker().index());
+    }
+
+    /** The peer accepted the wire this node offered: connect to it (an answer to an older offer is stale). */
+    private void onPairAnswer(String peer, ObjectNode m) {
+        PeerWire w = wires.get(peer);
+        int number = TrackJson.number(m, "wire", 1, Integer.MAX_VALUE);
         String ufrag = TrackJson.ice(m, "ufrag");
         String pwd = TrackJson.ice(m, "pwd");
         String fingerprint = TrackJson.printable(m, "fingerprint", 128);
         String host = TrackJson.printable(m, "host", 255);
         int port = TrackJson.number(m, "port", 1, 65535);
-        if (link == null || ufrag == null || pwd == null || fingerprint == null || host == null || port < 1) {
-            bad(peer, "link_answer", "no such link or fields missing");
+        if (w == null || !w.dials || ufrag == null || pwd == null || fingerprint == null || host == null
+                || port < 1) {
+            bad(peer, "pair_answer", "no wire offered or fields missing");
             return;
         }
-        log.info("cascade: room {}: relay link from {} answered ({}:{}); connecting", room, peer, host, port);
-        link.endpoint.connectRelay(new RtcClient.Remote(new InetSocketAddress(host, port), ufrag, pwd, "sha-256",
-                fingerprint));
+        if (number != w.offered) {
+            return; // a newer offer is out
+        }
+        log.info("cascade: relay wire to {} answered ({}:{}); connecting", peer, host, port);
+        w.link.connect(new RtcClient.Remote(new InetSocketAddress(host, port), ufrag, pwd, "sha-256", fingerprint));
+    }
+
+    /** The accepting peer needs the wire and has none up: offer one unless one is up or on its way. */
+    private void onPairRequest(String peer) {
+        if (nodeId.compareTo(peer) > 0) {
+            bad(peer, "pair_request", peer + " dials the wire to this node");
+            return;
+        }
+        wire(peer).ensure();
     }
 
     // ------------------------------------------------------------------------------------ serving side
 
+    /**
+     * The peer receives {@code room} from this node on its channel {@code channel} of the pair's wire: a member
+     * {@code to:<peer>} on the wire's worker serves it (what it asks for, with {@code relay}).
+     */
     private void onLinkOffer(String peer, String room, ObjectNode m) {
-        String ufrag = TrackJson.ice(m, "ufrag");
-        String pwd = TrackJson.ice(m, "pwd");
-        String fingerprint = TrackJson.printable(m, "fingerprint", 128);
+        int channel = TrackJson.number(m, "channel", 0, RelayLink.CHANNELS - 1);
         Room core = rooms.coreRoom(room);
-        if (ufrag == null || pwd == null || fingerprint == null || core == null && !othersHave(room, peer)) {
-            bad(peer, "link_offer", ufrag == null || pwd == null || fingerprint == null ? "fields missing"
-                    : "no such room here or on another peer");
+        if (channel < 0 || core == null && !othersHave(room, peer)) {
+            bad(peer, "link_offer", channel < 0 ? "no channel" : "no such room here or on another peer");
             return;
         }
         // Held while a link is served: its media may pass through this node (even with no one in the room here).
         core = rooms.hold(room);
         boolean opened = holds.add(room) && rooms.localParticipants(room).isEmpty();
         closeServedLink(peer, room, "replaced by a new link");
-        Member member = core.addMember("to:" + peer);
-        Endpoint endpoint = member.createWebRtcEndpoint("relay-to-" + peer + "-" + room, EndpointListener.NONE);
-        endpoint.setRemoteParameters(ufrag, pwd, "sha-256", fingerprint);
-        served.computeIfAbsent(peer, k -> new HashMap<>()).put(room, new ServedLink(member, endpoint));
-        IceCredentials c = endpoint.localCredentials();
-        InetSocketAddress media = linkAdvertise != null ? linkAdvertise : endpoint.candidates().get(0);
-        bus.send(peer, message("link_answer", room).put("ufrag", c.ufrag()).put("pwd", c.pwd())
-                .put("fingerprint", engine.fingerprintSha256()).put("host", media.getHostString())
-                .put("port", media.getPort()));
-        log.info("cascade: room {}: serving a relay link to {} (worker {}){}", room, peer, member.worker().index(),
-                opened ? "; the room is open here to pass its other nodes' media on" : "");
+        Map<String, ServedLink> byRoom = served.computeIfAbsent(peer, k -> new HashMap<>());
+        for (Map.Entry<String, ServedLink> e : new ArrayList<>(byRoom.entrySet())) {
+            if (e.getValue().channel == channel) { // the peer numbered another room so: that one is gone there
+                closeServed(peer, e.getKey(), "channel " + channel + " taken by room " + room);
+            }
+        }
+        PeerWire w = wire(peer);
+        Member member = core.addMember("to:" + peer, w.link.worker());
+        Endpoint endpoint = member.createEndpoint("relay-to-" + peer + "-" + room, w.link.channel(channel, false),
+                EndpointListener.NONE);
+        byRoom.put(room, new ServedLink(member, endpoint, channel));
+        bus.send(peer, message("link_answer", room).put("channel", channel));
+        log.info("cascade: room {}: serving a relay link to {} (channel {}, worker {}){}", room, peer, channel,
+                member.worker().index(), opened ? "; the room is open here to pass its other nodes' media on" : "");
         applyOthers(room, peer); // a room here only to pass media on now receives what this link may ask for
     }
 
@@ -1040,9 +1281,15 @@ public final class Cascade implements RoomManager.CascadeHooks {
         ServedLink link = served.getOrDefault(peer, Map.of()).get(room);
         String trackId = TrackJson.text(m, "trackId");
         JsonNode ssrcNode = m.get("ssrc");
-        if (link == null || trackId == null || ssrcNode == null || !ssrcNode.canConvertToLong()
-                || ssrcNode.asLong() < 0 || ssrcNode.asLong() > 0xFFFF_FFFFL - 4) {
+        PeerWire w = wires.get(peer);
+        if (link == null || w == null || trackId == null || ssrcNode == null || !ssrcNode.canConvertToLong()) {
             bad(peer, "relay", "no such link or fields missing");
+            return;
+        }
+        long base = RelayLink.ssrcBase(1 - w.link.side(), link.channel);
+        long index = ssrcNode.asLong() - base;
+        if (index < 0 || index + 4 > RelayLink.STREAMS_PER_CHANNEL) { // room for the layers of a simulcast track
+            bad(peer, "relay", "SSRC " + ssrcNode.asLong() + " is not on channel " + link.channel);
             return;
         }
         if (link.relays.containsKey(trackId)) {

@@ -455,7 +455,9 @@ public final class SfuNode implements AutoCloseable {
         if (cascade == null) {
             return java.util.concurrent.CompletableFuture.completedFuture(body);
         }
-        return cascade.describeLinks().thenApplyAsync(links -> body.set("links", links), engine.control());
+        return cascade.describeLinks().thenApplyAsync(links -> body.set("links", links), engine.control())
+                .thenComposeAsync(b -> cascade.describeWires(), engine.control())
+                .thenApplyAsync(wires -> body.set("wires", wires), engine.control());
     }
 
     public InetSocketAddress httpAddress() {

@@ -143,11 +143,15 @@ class CascadeBadInputTest {
         nonsense.add(badTrackState);
         nonsense.add(message("relay", ROOM).put("trackId", "TR_nothing").put("ssrc", 1234)); // no link, no track
         nonsense.add(message("relay", ROOM).put("trackId", "TR_nothing").put("ssrc", -1));
-        nonsense.add(message("link_offer", "not-a-room-here").put("ufrag", "abcd").put("pwd", "abcdefghijklmnopqrstuv")
-                .put("fingerprint", "AA:BB"));
-        nonsense.add(message("link_offer", ROOM).put("ufrag", "a:b").put("pwd", "x")); // not ICE strings
-        nonsense.add(message("link_answer", ROOM).put("ufrag", "abcd").put("pwd", "abcdefghijklmnopqrstuv")
-                .put("fingerprint", "AA").put("host", "127.0.0.1").put("port", 9)); // no link was dialed
+        nonsense.add(message("link_offer", "not-a-room-here").put("channel", 3));
+        nonsense.add(message("link_offer", ROOM).put("channel", "three")); // not a number
+        nonsense.add(message("link_offer", ROOM).put("channel", 5000)); // past the 2048 channels of a wire
+        nonsense.add(message("link_answer", ROOM).put("channel", 1)); // no link was dialed
+        nonsense.add(message("pair_offer", null).put("wire", 1).put("ufrag", "a:b")); // fields missing or bad
+        nonsense.add(message("pair_offer", null).put("wire", 1).put("ufrag", "abcd").put("pwd", "abcdefghijklmnopqrstuv")
+                .put("fingerprint", "AA:BB")); // well formed, but a dials the wire to z, not z to a
+        nonsense.add(message("pair_answer", null).put("wire", 1).put("ufrag", "abcd").put("pwd", "abcdefghijklmnopqrstuv")
+                .put("fingerprint", "AA").put("host", "127.0.0.1").put("port", 9)); // no wire offered yet
         nonsense.add(message("rtts", null).put("rtts", "fast"));
         nonsense.add(message("rtts", null).set("rtts", JSON.objectNode().put("a", -5)));
         ObjectNode manyRtts = JSON.objectNode();
@@ -189,6 +193,9 @@ class CascadeBadInputTest {
         joinedUntil(alice, "zed");
         ObjectNode offer = heard("link_offer");
         assertEquals(ROOM, offer.path("room").asText());
+        assertTrue(offer.path("channel").canConvertToInt(), "the room's channel on the pair's wire: " + offer);
+        ObjectNode wire = heard("pair_offer"); // a has the lower id: it dials the one wire between the two
+        assertFalse(wire.path("ufrag").asText().isEmpty(), wire.toString());
         assertEquals(beforeGood, ignored(), "a good state is not counted as ignored");
     }
 

@@ -184,6 +184,20 @@ public final class RelayLink implements TransportListener {
                 : wire == null ? "no wire" : up ? "up" : "accepted, not up", worker::execute);
     }
 
+    /** What the admin view shows of the wire: up, channels open, and its one estimate (-1: none yet). */
+    public record WireStats(boolean up, int channels, long estimateBps, long ackedBps) {
+    }
+
+    /** The wire's state, read on its worker. Any thread. */
+    public CompletableFuture<WireStats> stats() {
+        return CompletableFuture.supplyAsync(() -> {
+            int[] n = new int[1];
+            forEachChannel(c -> n[0]++);
+            var e = wide.estimatorOrNull();
+            return new WireStats(up, n[0], e == null ? -1 : e.estimateBps(), e == null ? 0 : e.ackedBps());
+        }, worker::execute);
+    }
+
     /** Closes the wire and every channel. Control thread. */
     public void close(String reason) {
         worker.execute(() -> {
