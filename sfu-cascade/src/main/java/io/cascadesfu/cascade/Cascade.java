@@ -596,6 +596,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             case "relay" -> onRelay(peer, room, m);
             case "unrelay" -> onUnrelay(peer, room, TrackJson.text(m, "trackId"));
             case "link_close" -> closeServed(peer, room, "closed by " + peer);
+            case "link_lost" -> onLinkLost(peer, room, m);
             default -> bad(peer, type, "unknown type");
         }
     }
@@ -756,6 +757,16 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     /** {@link #apply} for every peer but {@code except} (null: none) that said something of {@code room}. */
     private void applyOthers(String room, String except) {
+        Map<String, String> routesBefore = new HashMap<>(routes.getOrDefault(room, Map.of()));
+        applyAllBut(room, except);
+        if (except != null && !routesBefore.equals(routes.getOrDefault(room, Map.of()))) {
+            // A route was weighed anew on the way (route() remembers its choice): one may now lead over the
+            // excepted peer's link, which must then be applied too, as the periodic reroute will not see a change.
+            applyAllBut(room, null);
+        }
+    }
+
+    private void applyAllBut(String room, String except) {
         java.util.Set<String> peers = new java.util.TreeSet<>(remoteStates.keySet());
         peers.addAll(transitStates.keySet());
         // Every peer's view first, then who is listed by none: a participant moving from one route to another is
@@ -979,6 +990,9 @@ public final class Cascade implements RoomManager.CascadeHooks {
     /** Opens this node's end of a relay link from {@code peer} for {@code room} and offers it. */
     private DialedLink dial(String peer, String room, Room core) {
         PeerWire w = wire(peer);
+        // The wire first: a new one replaces the old and closes the channels on it, so a channel made for it must
+        // come after, here (its worker runs the tasks in order) and at the peer (the control channel is ordered).
+        w.ensure();
         int channel = w.allocate();
         if (channel < 0) {
             log.warn("cascade: room {}: every one of the {} relay channels from {} is taken; its tracks stay away",
@@ -1019,7 +1033,6 @@ public final class Cascade implements RoomManager.CascadeHooks {
         self[0] = link;
         dialed.computeIfAbsent(peer, k -> new HashMap<>()).put(room, link);
         bus.send(peer, message("link_offer", room).put("channel", channel));
-        w.ensure();
         log.info("cascade: room {}: dialing a relay link from {} (channel {})", room, peer, channel);
         engine.control().schedule(() -> retryIfNotConnected(link), LINK_SETUP_TIMEOUT_MS,
                 java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -1180,10 +1193,22 @@ public final class Cascade implements RoomManager.CascadeHooks {
             return;
         }
         link.answered = true;
-        log.info("cascade: room {}: relay link from {} answered (channel {})", room, peer, channel);
-        if (link.endpoint.isConnected()) {
+        boolean up = link.endpoint.isConnected();
+        log.info("cascade: room {}: relay link from {} answered (channel {}){}", room, peer, channel,
+                up ? "; connected (the wire is up)" : "");
+        if (up) {
             onLinkConnected(link);
         }
+    }
+
+    /** The peer lost its end of a link this node receives on (its wire went or was replaced): dial it again. */
+    private void onLinkLost(String peer, String room, ObjectNode m) {
+        DialedLink link = dialed.getOrDefault(peer, Map.of()).get(room);
+        int channel = TrackJson.number(m, "channel", 0, RelayLink.CHANNELS - 1);
+        if (link == null || channel != link.channel) {
+            return; // a link this node closed or replaced already
+        }
+        linkFailed(link, "lost at " + peer, false);
     }
 
     // ------------------------------------------------------------------------------------ the pair's wire
@@ -1268,9 +1293,27 @@ public final class Cascade implements RoomManager.CascadeHooks {
         }
         PeerWire w = wire(peer);
         Member member = core.addMember("to:" + peer, w.link.worker());
+        ServedLink[] self = new ServedLink[1];
         Endpoint endpoint = member.createEndpoint("relay-to-" + peer + "-" + room, w.link.channel(channel, false),
-                EndpointListener.NONE);
-        byRoom.put(room, new ServedLink(member, endpoint, channel));
+                new EndpointListener() {
+                    @Override
+                    public void onEndpointConnected(Endpoint e) {
+                    }
+
+                    @Override
+                    public void onEndpointClosed(Endpoint e, String reason) {
+                        ServedLink l = self[0];
+                        if (l != null && served.getOrDefault(peer, Map.of()).get(room) == l) {
+                            // Not closed by this node: the wire under it closed or was replaced. The peer dials the
+                            // room's link again when told (it may not see the wire go: a replacement is its own).
+                            log.info("cascade: relay link to {} for room {} lost: {}", peer, room, reason);
+                            bus.send(peer, message("link_lost", room).put("channel", l.channel));
+                            closeServed(peer, room, reason);
+                        }
+                    }
+                });
+        self[0] = new ServedLink(member, endpoint, channel);
+        byRoom.put(room, self[0]);
         bus.send(peer, message("link_answer", room).put("channel", channel));
         log.info("cascade: room {}: serving a relay link to {} (channel {}, worker {}){}", room, peer, channel,
                 member.worker().index(), opened ? "; the room is open here to pass its other nodes' media on" : "");

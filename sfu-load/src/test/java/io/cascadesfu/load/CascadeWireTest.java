@@ -97,7 +97,7 @@ class CascadeWireTest {
         try (PrintStream out = new PrintStream(progress, true, StandardCharsets.UTF_8)) {
             LoadRun run = new LoadRun(LoadOptions.parse("--url", url(east), "--url-for", "2=" + url(west),
                     "--url-for", "3=" + url(west), "--shape", "meeting", "--participants", "4", "--rooms", "2",
-                    "--duration", "6s", "--ramp", "10/s", "--video-kbps", "300", "--report-interval", "1s"), out);
+                    "--duration", "15s", "--ramp", "10/s", "--video-kbps", "300", "--report-interval", "1s"), out);
             // Read both nodes' links through the call; kept: the fullest view of each (every room on the wire).
             java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
             Thread reader = new Thread(() -> {

@@ -105,6 +105,7 @@ public final class RtcClient implements AutoCloseable {
     /** Fail when no check was answered this long once connected; 0: never (a browser's 30 s is the caller's). */
     private long consentTimeoutMs;
     private long lastAnswerNs;
+    private long stunIgnored;
     private boolean consentLost;
     private volatile boolean consentPaused;
     private volatile boolean closed;
@@ -209,7 +210,9 @@ public final class RtcClient implements AutoCloseable {
     public String progress() {
         return "to " + (remote == null ? "?" : remote.address()) + " from " + channel.localAddress() + ": "
                 + checksSent + " ICE checks, " + checkAnswers + " answered, DTLS " + dtlsOut.get() + " out / "
-                + dtlsIn + " in" + (srtp != null ? ", SRTP up" : "");
+                + dtlsIn + " in" + (srtp != null ? ", SRTP up" : "") + (stunIgnored > 0 ? ", " + stunIgnored
+                + " STUN messages ignored" : "") + (srtpFailures.get() > 0 ? ", " + srtpFailures.get()
+                + " SRTP failures" : "");
     }
 
     public boolean isConnected() {
@@ -411,6 +414,7 @@ public final class RtcClient implements AutoCloseable {
         if (stun.parse(buf) != StunParseResult.OK || stun.messageClass() != StunMessage.CLASS_SUCCESS
                 || !Arrays.equals(stun.transactionId(), pendingTransaction)
                 || !Stun.verifyMessageIntegrity(buf, stun, remoteKey)) {
+            stunIgnored++;
             return;
         }
         checkAnswers++;

@@ -140,7 +140,7 @@ public final class RelayTransport implements MediaTransport, RtcClient.Listener 
 
     @Override
     public void onFailed(RtcClient c, String reason) {
-        close("relay link failed: " + reason);
+        close("relay link failed: " + reason + " (" + c.progress() + ")");
     }
 
     @Override
