@@ -1185,9 +1185,12 @@ public final class Cascade implements RoomManager.CascadeHooks {
     private void onLinkAnswer(String peer, String room, ObjectNode m) {
         DialedLink link = dialed.getOrDefault(peer, Map.of()).get(room);
         int channel = TrackJson.number(m, "channel", 0, RelayLink.CHANNELS - 1);
-        if (link == null || channel != link.channel) {
-            bad(peer, "link_answer", "no such link");
+        if (channel < 0) {
+            bad(peer, "link_answer", "no channel");
             return;
+        }
+        if (link == null || channel != link.channel) {
+            return; // answers a channel this node closed while the answer was on its way (a route moved, say)
         }
         if (link.answered) {
             return;

@@ -146,7 +146,7 @@ class CascadeBadInputTest {
         nonsense.add(message("link_offer", "not-a-room-here").put("channel", 3));
         nonsense.add(message("link_offer", ROOM).put("channel", "three")); // not a number
         nonsense.add(message("link_offer", ROOM).put("channel", 5000)); // past the 2048 channels of a wire
-        nonsense.add(message("link_answer", ROOM).put("channel", 1)); // no link was dialed
+        nonsense.add(message("link_answer", ROOM).put("channel", -1)); // not a channel
         nonsense.add(message("pair_offer", null).put("wire", 1).put("ufrag", "a:b")); // fields missing or bad
         nonsense.add(message("pair_offer", null).put("wire", 1).put("ufrag", "abcd").put("pwd", "abcdefghijklmnopqrstuv")
                 .put("fingerprint", "AA:BB")); // well formed, but a dials the wire to z, not z to a
@@ -191,11 +191,11 @@ class CascadeBadInputTest {
         double beforeGood = ignored();
         z.send("a", good);
         joinedUntil(alice, "zed");
-        ObjectNode offer = heard("link_offer");
+        ObjectNode wire = heard("pair_offer"); // a has the lower id: it dials the one wire between the two, first
+        assertFalse(wire.path("ufrag").asText().isEmpty(), wire.toString());
+        ObjectNode offer = heard("link_offer"); // then the room's channel on it
         assertEquals(ROOM, offer.path("room").asText());
         assertTrue(offer.path("channel").canConvertToInt(), "the room's channel on the pair's wire: " + offer);
-        ObjectNode wire = heard("pair_offer"); // a has the lower id: it dials the one wire between the two
-        assertFalse(wire.path("ufrag").asText().isEmpty(), wire.toString());
         assertEquals(beforeGood, ignored(), "a good state is not counted as ignored");
     }
 

@@ -85,6 +85,106 @@ class RelayLinkMultiplexTest {
         });
     }
 
+    static final int TWCC_EXT = 3;
+
+    /** A VP8 packet of {@code ssrc} carrying the publisher's transport-cc number (extension {@link #TWCC_EXT}). */
+    static byte[] twccPacket(long ssrc, int seq, int transportSeq, boolean keyframe) {
+        io.netty.buffer.ByteBuf p = io.netty.buffer.Unpooled.buffer(64);
+        p.writeByte(0x90).writeByte(RoomHarness.VIDEO_PT).writeShort(seq).writeInt(seq * 3000).writeInt((int) ssrc);
+        p.writeShort(0xBEDE).writeShort(1);
+        p.writeByte(TWCC_EXT << 4 | 1).writeShort(transportSeq).writeByte(0);
+        p.writeByte(0x10).writeByte(keyframe ? 0x00 : 0x01).writeShort(0).writeZero(200);
+        byte[] out = new byte[p.readableBytes()];
+        p.readBytes(out);
+        return out;
+    }
+
+    static ProducerParams withTwcc(long ssrc) {
+        ProducerParams v = video(ssrc);
+        return new ProducerParams(v.mid(), v.kind(), v.codec(), v.payloadType(), v.clockRate(), ssrc, 0, true, 0,
+                List.of(), 0, TWCC_EXT);
+    }
+
+    /**
+     * Two rooms sent the same way over one wire feed one bandwidth estimate: the far node numbers nothing per room,
+     * it records every arrival on the wire in one transport-wide sequence and its feedback reaches the one estimator
+     * both rooms' channels read.
+     */
+    @Test
+    void twoRoomsOnOneWireShareOneEstimate() throws Exception {
+        a = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
+        b = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
+        RelayLink linkA = new RelayLink("link-b", a.worker(0), 0);
+        RelayLink linkB = new RelayLink("link-a", b.worker(0), 1);
+        Sending[] out = new Sending[2];
+        Receiving[] in = new Receiving[2];
+        long[] pubs = {PUB1, PUB2};
+        for (int r = 0; r < 2; r++) {
+            String name = "r" + (r + 1);
+            int channel = 7 + r;
+            long linkSsrc = RelayLink.ssrcBase(1, channel);
+            long pubSsrc = pubs[r];
+            out[r] = a.control(() -> {
+                Room room = a.engine.rooms().open(name);
+                Member pub = room.addMember("pub");
+                Endpoint pe = a.endpoint(pub, "pub-" + name);
+                Track t = pub.publish(pe, "video", withTwcc(pubSsrc));
+                Endpoint ch = room.addMember("to:far", linkA.worker())
+                        .createEndpoint("to-" + name, linkA.channel(channel, false), EndpointListener.NONE);
+                return new Sending(room, pe, t, ch);
+            });
+            int subSsrc = 0x5001 + r;
+            in[r] = b.control(() -> {
+                Room room = b.engine.rooms().open(name);
+                Member far = room.addMember("from:far", linkB.worker());
+                Endpoint ch = far.createEndpoint("from-" + name, linkB.channel(channel, true), EndpointListener.NONE);
+                Track relayed = far.publish(ch, "video", withTwcc(linkSsrc));
+                Endpoint sub = b.endpoint(room.addMember("sub"), "sub-" + name);
+                room.subscribe(sub, relayed, subscriber(subSsrc, 100));
+                return new Receiving(room, ch, relayed, sub);
+            });
+        }
+        IceCredentials credsA = IceCredentials.random();
+        IceCredentials credsB = IceCredentials.random();
+        b.control(() -> linkB.accept(credsB, credsA.ufrag(), credsA.pwd(), a.engine.fingerprintSha256()));
+        a.control(() -> linkA.dial(new InetSocketAddress("127.0.0.1", 0), credsA));
+        InetSocketAddress mediaB = b.worker(0).candidates().get(0);
+        a.control(() -> linkA.connect(new RtcClient.Remote(mediaB, credsB.ufrag(), credsB.pwd(), "sha-256",
+                b.engine.fingerprintSha256())));
+        RoomHarness.waitUntil("both rooms' channels to connect", () -> a.control(
+                () -> out[0].channel().isConnected() && out[1].channel().isConnected()));
+        for (int r = 0; r < 2; r++) {
+            Sending s = out[r];
+            long linkSsrc = RelayLink.ssrcBase(1, 7 + r);
+            a.control(() -> s.room().relay(s.channel(), s.track(), linkSsrc));
+        }
+        a.settle();
+        MemoryTransport pub1 = a.transport(out[0].pub());
+        MemoryTransport pub2 = a.transport(out[1].pub());
+        for (int i = 0; i < 300; i++) {
+            pub1.inject(twccPacket(PUB1, 100 + i, 40_000 + i, i % 100 == 0));
+            pub2.inject(twccPacket(PUB2, 900 + i, 10_000 + i, i % 100 == 0));
+            Thread.sleep(3);
+        }
+        MemoryTransport sub1 = b.transport(in[0].sub());
+        MemoryTransport sub2 = b.transport(in[1].sub());
+        RoomHarness.waitUntil("both rooms' subscribers on B to get their streams",
+                () -> sub1.rtpSent.size() >= 150 && sub2.rtpSent.size() >= 150);
+        RoomHarness.waitUntil("A's one estimate of the wire to be fed by B's feedback",
+                () -> linkA.stats().join().ackedBps() > 0);
+        // Both rooms' channels read the wire's one estimate (read until no feedback lands between the reads).
+        RoomHarness.waitUntil("both channels to show the wire's estimate", () -> {
+            RelayLink.WireStats wire = linkA.stats().join();
+            long e1 = out[0].channel().stats().join().estimateBps();
+            long e2 = out[1].channel().stats().join().estimateBps();
+            return wire.estimateBps() > 0 && e1 == wire.estimateBps() && e2 == wire.estimateBps()
+                    && linkA.stats().join().estimateBps() == wire.estimateBps();
+        });
+        RelayLink.WireStats wire = linkA.stats().join();
+        assertTrue(wire.up() && wire.channels() == 2, "one wire with both rooms' channels: " + wire);
+        assertTrue(b.control(() -> linkB.stats()).join().channels() == 2, "B has both rooms' channels");
+    }
+
     @Test
     void twoRoomsShareOneWireBothWays() throws Exception {
         a = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
