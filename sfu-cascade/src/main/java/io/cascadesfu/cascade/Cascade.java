@@ -400,12 +400,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
         dialed.forEach((peer, byRoom) -> byRoom.keySet().forEach(room -> present.add(peer + "/" + room + "/in")));
         served.forEach((peer, byRoom) -> byRoom.keySet().forEach(room -> present.add(peer + "/" + room + "/out")));
         lastLinkRead.keySet().retainAll(present); // links gone
-        return java.util.concurrent.CompletableFuture.allOf(parts.toArray(java.util.concurrent.CompletableFuture[]::new))
-                .thenApplyAsync(v -> {
-                    ArrayNode list = JSON.arrayNode();
-                    parts.forEach(p -> list.add(p.join()));
-                    return list;
-                }, engine.control());
+        return collect(parts);
     }
 
     /**
@@ -434,6 +429,12 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 return n;
             }));
         }
+        return collect(parts);
+    }
+
+    /** The rows, each read on its own worker, as one array, completed on the control thread. */
+    private java.util.concurrent.CompletableFuture<ArrayNode> collect(
+            List<java.util.concurrent.CompletableFuture<ObjectNode>> parts) {
         return java.util.concurrent.CompletableFuture.allOf(parts.toArray(java.util.concurrent.CompletableFuture[]::new))
                 .thenApplyAsync(v -> {
                     ArrayNode list = JSON.arrayNode();

@@ -4,7 +4,7 @@ import io.cascadesfu.core.rtp.RtpPacket;
 import io.netty.buffer.ByteBuf;
 
 /**
- * The last {@link #CAPACITY} packets of a video producer, by sequence number, so that a subscriber's NACK
+ * The last packets of a producer's stream ({@link #CAPACITY} of video, {@link #AUDIO_CAPACITY} of audio), by sequence number, so that a subscriber's NACK
  * (RFC 4585 6.2.1) is answered from the node instead of travelling to the publisher. Each slot holds a pooled copy
  * (never a slice of the receive batch); a new packet in a slot releases the one before.
  *
@@ -12,18 +12,33 @@ import io.netty.buffer.ByteBuf;
  * duration of the call; {@link #clear} releases all.
  */
 final class PacketCache {
-    /** Slots: at 100-250 video packets/s, 2-5 s of history, far more than a round trip. Power of two. */
+    /** Slots for video: at 100-250 packets/s, 2-5 s of history, far more than a round trip. Power of two. */
     static final int CAPACITY = 512;
-    private static final int MASK = CAPACITY - 1;
+    /** Slots for audio (kept only where a relay link may ask for it): 50 packets/s, 2.5 s. Power of two. */
+    static final int AUDIO_CAPACITY = 128;
+    private final int mask;
 
-    private final ByteBuf[] packets = new ByteBuf[CAPACITY];
-    private final int[] sequences = new int[CAPACITY];
+    private final ByteBuf[] packets;
+    private final int[] sequences;
+
+    PacketCache() {
+        this(CAPACITY);
+    }
+
+    PacketCache(int capacity) {
+        if (Integer.bitCount(capacity) != 1) {
+            throw new IllegalArgumentException("capacity must be a power of two: " + capacity);
+        }
+        mask = capacity - 1;
+        packets = new ByteBuf[capacity];
+        sequences = new int[capacity];
+    }
 
     /** Keeps a copy of {@code packet} (unchanged: the publisher's own numbering). {@code copy} is the new buffer. */
     void put(ByteBuf packet, ByteBuf copy) {
         copy.writeBytes(packet, packet.readerIndex(), packet.readableBytes());
         int seq = RtpPacket.sequenceNumber(packet);
-        int slot = seq & MASK;
+        int slot = seq & mask;
         ByteBuf old = packets[slot];
         if (old != null) {
             old.release();
@@ -34,13 +49,13 @@ final class PacketCache {
 
     /** The cached packet with sequence number {@code seq}, borrowed; null if it is not (or no longer) here. */
     ByteBuf get(int seq) {
-        int slot = seq & MASK;
+        int slot = seq & mask;
         ByteBuf p = packets[slot];
         return p != null && sequences[slot] == seq ? p : null;
     }
 
     void clear() {
-        for (int i = 0; i < CAPACITY; i++) {
+        for (int i = 0; i < packets.length; i++) {
             if (packets[i] != null) {
                 packets[i].release();
                 packets[i] = null;

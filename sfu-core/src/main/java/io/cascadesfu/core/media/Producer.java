@@ -40,11 +40,15 @@ public final class Producer {
         this.publisher = publisher;
         this.params = params;
         boolean video = params.kind() == TrackKind.VIDEO;
+        // Published by another node over a relay link (a transport of ours that understands our RTCP): its audio
+        // is NACKed too, hop by hop, and answered from that node's audio cache.
+        boolean overLink = publisher.transport() != null && publisher.transport().understandsLayerRequests();
         this.streams = new ProducerStream[params.streamCount()];
         for (int i = 0; i < streams.length; i++) {
             String rid = params.rids().isEmpty() ? "" : params.rids().get(i);
             long ssrc = params.ssrc() < 0 ? -1 : (params.ssrc() + i) & 0xFFFF_FFFFL;
-            streams[i] = new ProducerStream(this, i, rid, ssrc, params.clockRate(), video, params.askForLoss());
+            streams[i] = new ProducerStream(this, i, rid, ssrc, params.clockRate(), video,
+                    params.askForLoss() && (video || overLink));
         }
     }
 
@@ -126,6 +130,12 @@ public final class Producer {
 
     void addConsumer(Consumer consumer) {
         consumers.add(consumer);
+        if (consumer instanceof PipeConsumer && params.kind() == TrackKind.AUDIO) {
+            // A pipe or relay link: the far node may NACK audio the link lost (no browser does).
+            for (ProducerStream s : streams) {
+                s.keepAudio();
+            }
+        }
     }
 
     void removeConsumer(Consumer consumer) {
@@ -206,7 +216,7 @@ public final class Producer {
         return peak;
     }
 
-    /** A cached packet of a layer (publisher's numbering), borrowed; null if absent or not video. */
+    /** A cached packet of a layer (publisher's numbering), borrowed; null if absent or not kept (browser audio). */
     ByteBuf cached(int layer, int seq) {
         PacketCache cache = streams[layer].cache;
         return cache == null ? null : cache.get(seq);

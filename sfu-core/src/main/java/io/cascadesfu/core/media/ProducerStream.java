@@ -21,7 +21,8 @@ final class ProducerStream {
     final String rid;
     final RtpReceiveStats receiveStats;
     /** Video only: what a subscriber may NACK. */
-    final PacketCache cache;
+    /** Video: from the start; audio: once something that may NACK it consumes it. Worker loop. */
+    PacketCache cache;
     /** Video only, where the publisher's transport can lose packets: what the node asks again for. */
     final NackGenerator nacks;
     long ssrc;
@@ -42,6 +43,10 @@ final class ProducerStream {
     long srRtpTimestamp;
     long srArrivalNs;
 
+    /**
+     * @param askForLoss NACK the publisher for gaps: video from anyone who asked, audio only from a node over a relay
+     *                   link (browsers do not answer NACKs for Opus; the far node answers from its audio cache)
+     */
     ProducerStream(Producer producer, int layer, String rid, long ssrc, int clockRate, boolean video,
                    boolean askForLoss) {
         this.producer = producer;
@@ -50,7 +55,14 @@ final class ProducerStream {
         this.ssrc = ssrc;
         this.receiveStats = new RtpReceiveStats(clockRate);
         this.cache = video ? new PacketCache() : null;
-        this.nacks = video && askForLoss ? new NackGenerator() : null;
+        this.nacks = askForLoss ? new NackGenerator() : null;
+    }
+
+    /** Audio: keeps the last packets from now on, for a relay link's NACKs (see {@link Producer#addConsumer}). */
+    void keepAudio() {
+        if (cache == null) {
+            cache = new PacketCache(PacketCache.AUDIO_CAPACITY);
+        }
     }
 
     /** The sender said the stream ended (RTCP BYE): stopped now, until its next packet. */

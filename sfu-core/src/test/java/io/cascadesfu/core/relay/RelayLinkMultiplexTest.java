@@ -56,48 +56,60 @@ class RelayLinkMultiplexTest {
     }
 
     /** A publisher in {@code room} on {@code h} and its end of the link serving the far node's channel. */
-    static Sending sending(RoomHarness h, RelayLink link, String roomName, long ssrc, int farChannel,
+    static Sending sending(RoomHarness h, RelayLink link, String roomName, ProducerParams published, int farChannel,
                            EndpointListener listener) {
         return h.control(() -> {
             Room room = h.engine.rooms().open(roomName);
             Member pub = room.addMember("pub");
             Endpoint pe = h.endpoint(pub, "pub-" + roomName);
-            Track t = pub.publish(pe, "video", video(ssrc));
+            Track t = pub.publish(pe, "video", published);
             Endpoint ch = room.addMember("to:far", link.worker())
                     .createEndpoint("to-" + roomName, link.channel(farChannel, false), listener);
             return new Sending(room, pe, t, ch);
         });
     }
 
-    /** The far node's copy of a publisher in {@code room}, on its own channel {@code channel}, and a subscriber. */
-    static Receiving receiving(RoomHarness h, RelayLink link, String roomName, long linkSsrc, int channel,
-                               long subSsrc, EndpointListener listener) {
+    static Sending sending(RoomHarness h, RelayLink link, String roomName, long ssrc, int farChannel,
+                           EndpointListener listener) {
+        return sending(h, link, roomName, video(ssrc), farChannel, listener);
+    }
+
+    /**
+     * The far node's copy of a publisher in {@code room} ({@code relayed}: as the cascade publishes it, on a link
+     * SSRC), on its own channel {@code channel}, and a subscriber.
+     */
+    static Receiving receiving(RoomHarness h, RelayLink link, String roomName, ProducerParams relayedParams,
+                               int channel, long subSsrc, EndpointListener listener) {
         return h.control(() -> {
             Room room = h.engine.rooms().open(roomName);
             Member far = room.addMember("from:far", link.worker());
             Endpoint ch = far.createEndpoint("from-" + roomName, link.channel(channel, true), listener);
-            ProducerParams p = video(0);
-            Track relayed = far.publish(ch, "video", new ProducerParams(p.mid(), p.kind(), p.codec(),
-                    p.payloadType(), p.clockRate(), linkSsrc, 0));
+            Track relayed = far.publish(ch, "video", relayedParams);
             Endpoint sub = h.endpoint(room.addMember("sub"), "sub-" + roomName);
             room.subscribe(sub, relayed, subscriber(subSsrc, 100));
             return new Receiving(room, ch, relayed, sub);
         });
     }
 
-    static final int TWCC_EXT = 3;
-
-    /** A VP8 packet of {@code ssrc} carrying the publisher's transport-cc number (extension {@link #TWCC_EXT}). */
-    static byte[] twccPacket(long ssrc, int seq, int transportSeq, boolean keyframe) {
-        io.netty.buffer.ByteBuf p = io.netty.buffer.Unpooled.buffer(64);
-        p.writeByte(0x90).writeByte(RoomHarness.VIDEO_PT).writeShort(seq).writeInt(seq * 3000).writeInt((int) ssrc);
-        p.writeShort(0xBEDE).writeShort(1);
-        p.writeByte(TWCC_EXT << 4 | 1).writeShort(transportSeq).writeByte(0);
-        p.writeByte(0x10).writeByte(keyframe ? 0x00 : 0x01).writeShort(0).writeZero(200);
-        byte[] out = new byte[p.readableBytes()];
-        p.readBytes(out);
-        return out;
+    static Receiving receiving(RoomHarness h, RelayLink link, String roomName, long linkSsrc, int channel,
+                               long subSsrc, EndpointListener listener) {
+        ProducerParams p = video(0);
+        return receiving(h, link, roomName, new ProducerParams(p.mid(), p.kind(), p.codec(), p.payloadType(),
+                p.clockRate(), linkSsrc, 0), channel, subSsrc, listener);
     }
+
+    /** The wire: A dials, B accepts (credentials and fingerprints as the control channel hands them over). */
+    void connectWire(RelayLink linkA, RelayLink linkB) {
+        IceCredentials credsA = IceCredentials.random();
+        IceCredentials credsB = IceCredentials.random();
+        b.control(() -> linkB.accept(credsB, credsA.ufrag(), credsA.pwd(), a.engine.fingerprintSha256()));
+        a.control(() -> linkA.dial(new InetSocketAddress("127.0.0.1", 0), credsA));
+        InetSocketAddress mediaB = b.worker(0).candidates().get(0);
+        a.control(() -> linkA.connect(new RtcClient.Remote(mediaB, credsB.ufrag(), credsB.pwd(), "sha-256",
+                b.engine.fingerprintSha256())));
+    }
+
+    static final int TWCC_EXT = RelayTransportCcTest.TWCC_EXT;
 
     static ProducerParams withTwcc(long ssrc) {
         ProducerParams v = video(ssrc);
@@ -124,33 +136,10 @@ class RelayLinkMultiplexTest {
             int channel = 7 + r;
             long linkSsrc = RelayLink.ssrcBase(1, channel);
             long pubSsrc = pubs[r];
-            out[r] = a.control(() -> {
-                Room room = a.engine.rooms().open(name);
-                Member pub = room.addMember("pub");
-                Endpoint pe = a.endpoint(pub, "pub-" + name);
-                Track t = pub.publish(pe, "video", withTwcc(pubSsrc));
-                Endpoint ch = room.addMember("to:far", linkA.worker())
-                        .createEndpoint("to-" + name, linkA.channel(channel, false), EndpointListener.NONE);
-                return new Sending(room, pe, t, ch);
-            });
-            int subSsrc = 0x5001 + r;
-            in[r] = b.control(() -> {
-                Room room = b.engine.rooms().open(name);
-                Member far = room.addMember("from:far", linkB.worker());
-                Endpoint ch = far.createEndpoint("from-" + name, linkB.channel(channel, true), EndpointListener.NONE);
-                Track relayed = far.publish(ch, "video", withTwcc(linkSsrc));
-                Endpoint sub = b.endpoint(room.addMember("sub"), "sub-" + name);
-                room.subscribe(sub, relayed, subscriber(subSsrc, 100));
-                return new Receiving(room, ch, relayed, sub);
-            });
+            out[r] = sending(a, linkA, name, withTwcc(pubSsrc), channel, EndpointListener.NONE);
+            in[r] = receiving(b, linkB, name, withTwcc(linkSsrc), channel, 0x5001 + r, EndpointListener.NONE);
         }
-        IceCredentials credsA = IceCredentials.random();
-        IceCredentials credsB = IceCredentials.random();
-        b.control(() -> linkB.accept(credsB, credsA.ufrag(), credsA.pwd(), a.engine.fingerprintSha256()));
-        a.control(() -> linkA.dial(new InetSocketAddress("127.0.0.1", 0), credsA));
-        InetSocketAddress mediaB = b.worker(0).candidates().get(0);
-        a.control(() -> linkA.connect(new RtcClient.Remote(mediaB, credsB.ufrag(), credsB.pwd(), "sha-256",
-                b.engine.fingerprintSha256())));
+        connectWire(linkA, linkB);
         RoomHarness.waitUntil("both rooms' channels to connect", () -> a.control(
                 () -> out[0].channel().isConnected() && out[1].channel().isConnected()));
         for (int r = 0; r < 2; r++) {
@@ -162,8 +151,8 @@ class RelayLinkMultiplexTest {
         MemoryTransport pub1 = a.transport(out[0].pub());
         MemoryTransport pub2 = a.transport(out[1].pub());
         for (int i = 0; i < 300; i++) {
-            pub1.inject(twccPacket(PUB1, 100 + i, 40_000 + i, i % 100 == 0));
-            pub2.inject(twccPacket(PUB2, 900 + i, 10_000 + i, i % 100 == 0));
+            pub1.inject(RelayTransportCcTest.packet(PUB1, 100 + i, 40_000 + i, i % 100 == 0));
+            pub2.inject(RelayTransportCcTest.packet(PUB2, 900 + i, 10_000 + i, i % 100 == 0));
             Thread.sleep(3);
         }
         MemoryTransport sub1 = b.transport(in[0].sub());
@@ -209,15 +198,8 @@ class RelayLinkMultiplexTest {
         Sending r2b = sending(b, linkB, "r2", PUB2, CHANNEL_ON_A, EndpointListener.NONE);
         Receiving r2a = receiving(a, linkA, "r2", r2Ssrc, CHANNEL_ON_A, 0x6001, countClose);
 
-        // The wire: A dials, B accepts (credentials and fingerprints as the control channel hands them over).
-        IceCredentials credsA = IceCredentials.random();
-        IceCredentials credsB = IceCredentials.random();
         int transportsBefore = b.control(() -> b.worker(0).stats().transports());
-        b.control(() -> linkB.accept(credsB, credsA.ufrag(), credsA.pwd(), a.engine.fingerprintSha256()));
-        a.control(() -> linkA.dial(new InetSocketAddress("127.0.0.1", 0), credsA));
-        InetSocketAddress mediaB = b.worker(0).candidates().get(0);
-        a.control(() -> linkA.connect(new RtcClient.Remote(mediaB, credsB.ufrag(), credsB.pwd(), "sha-256",
-                b.engine.fingerprintSha256())));
+        connectWire(linkA, linkB);
         RoomHarness.waitUntil("every room's channel to connect over the one wire", () -> a.control(
                 () -> r1a.channel().isConnected() && r2a.channel().isConnected())
                 && b.control(() -> r1b.channel().isConnected() && r2b.channel().isConnected()));

@@ -1,5 +1,7 @@
 package io.cascadesfu.core.relay;
 
+import static io.cascadesfu.core.testing.RoomHarness.audio;
+import static io.cascadesfu.core.testing.RoomHarness.opus;
 import static io.cascadesfu.core.testing.RoomHarness.seqOf;
 import static io.cascadesfu.core.testing.RoomHarness.ssrcOf;
 import static io.cascadesfu.core.testing.RoomHarness.subscriber;
@@ -114,5 +116,59 @@ class RelayLinkTest {
         assertTrue(b.metrics.nackSentCount() > 0, "B asked A again");
         List<Integer> got = s1.rtpSent.stream().map(RoomHarness::seqOf).toList();
         assertTrue(got.contains(130), "the packet lost on the link arrived after all: " + got);
+    }
+
+    /**
+     * Audio lost on a relay link is repaired hop by hop: browsers do not NACK Opus, but the far node does, over the
+     * link, and this node answers from the audio it keeps for that link; the subscriber behind it gets every packet.
+     */
+    @Test
+    void audioLostOnTheLinkIsAskedForAgainAndResent() throws Exception {
+        a = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
+        b = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
+        OnA onA = a.control(() -> {
+            Room room = a.engine.rooms().open("r");
+            Member pub = room.addMember("pub");
+            Endpoint pe = a.endpoint(pub, "pub-ep");
+            Track t = pub.publish(pe, "audio", audio(PUB_SSRC));
+            Endpoint link = room.addMember("node:b").createWebRtcEndpoint("link-b", EndpointListener.NONE);
+            return new OnA(room, pe, t, link);
+        });
+        OnB onB = b.control(() -> {
+            Room room = b.engine.rooms().open("r");
+            Member nodeA = room.addMember("node:a");
+            Endpoint link = nodeA.createEndpoint("link-a", RelayTransport.factory("127.0.0.1"), EndpointListener.NONE);
+            ProducerParams p = audio(PUB_SSRC);
+            Track relayed = nodeA.publish(link, "audio", new ProducerParams(p.mid(), p.kind(), p.codec(),
+                    p.payloadType(), p.clockRate(), LINK_SSRC, 0));
+            Endpoint s1 = b.endpoint(room.addMember("sub1"), "sub1");
+            room.subscribe(s1, relayed, subscriber(0x6001, RoomHarness.AUDIO_PT));
+            return new OnB(room, link, relayed, s1, null);
+        });
+        RoomHarness.connectRelay(a, onA.link(), b, onB.link());
+        a.control(() -> onA.room().relay(onA.link(), onA.track(), LINK_SSRC));
+        a.settle();
+
+        MemoryTransport pub = a.transport(onA.pub());
+        MemoryTransport s1 = b.transport(onB.sub1());
+        for (int i = 0; i < 10; i++) {
+            pub.inject(opus(PUB_SSRC, 500 + i, 960L * i, 40));
+            Thread.sleep(5);
+        }
+        RoomHarness.waitUntil("B's subscriber to hear the audio", () -> s1.rtpSent.size() >= 10);
+        double resentBefore = a.metrics.retransmittedCount();
+        RelayTransport link = (RelayTransport) b.worker(0).loop().submit(() -> onB.link().transport()).get();
+        link.client().dropNextIncoming(515);
+        for (int i = 10; i < 30; i++) {
+            pub.inject(opus(PUB_SSRC, 500 + i, 960L * i, 40));
+            Thread.sleep(5);
+        }
+        RoomHarness.waitUntil("A to resend the audio the link lost", () -> a.metrics.retransmittedCount() > resentBefore);
+        RoomHarness.waitUntil("the subscriber to get all 30", () -> s1.rtpSent.size() >= 30);
+        assertTrue(b.metrics.nackSentCount() > 0, "B asked A again for audio");
+        List<Integer> got = s1.rtpSent.stream().map(RoomHarness::seqOf).toList();
+        int first = seqOf(s1.rtpSent.get(0));
+        assertTrue(got.contains((first + 15) & 0xFFFF), "the audio packet lost on the link arrived after all: " + got);
+        assertEquals(30, got.stream().distinct().count(), "every packet once: " + got);
     }
 }

@@ -47,8 +47,13 @@ class RelayTransportCcTest {
 
     /** A VP8 packet with the publisher's transport-cc number {@code transportSeq} (extension {@link #TWCC_EXT}). */
     static byte[] packet(int seq, int transportSeq, boolean keyframe) {
+        return packet(PUB_SSRC, seq, transportSeq, keyframe);
+    }
+
+    /** As {@link #packet(int, int, boolean)} on {@code ssrc}. */
+    static byte[] packet(long ssrc, int seq, int transportSeq, boolean keyframe) {
         ByteBuf p = Unpooled.buffer(64);
-        p.writeByte(0x90).writeByte(RoomHarness.VIDEO_PT).writeShort(seq).writeInt(seq * 3000).writeInt((int) PUB_SSRC);
+        p.writeByte(0x90).writeByte(RoomHarness.VIDEO_PT).writeShort(seq).writeInt(seq * 3000).writeInt((int) ssrc);
         p.writeShort(0xBEDE).writeShort(1);
         p.writeByte(TWCC_EXT << 4 | 1).writeShort(transportSeq).writeByte(0);
         p.writeByte(0x10).writeByte(keyframe ? 0x00 : 0x01).writeShort(0).writeZero(200);
