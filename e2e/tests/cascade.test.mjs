@@ -75,6 +75,13 @@ test('participants on two nodes see and hear each other through a relay link', {
       `the link from us-east carries alice's media: ${JSON.stringify(inbound)}`);
     assert.ok(inbound.lossPercent < 5, 'and loses next to nothing on loopback');
     assert.ok(links.peers.some((p) => p.nodeId === 'us-east' && p.up), 'us-east is up as a peer');
+    // Both directions of the room ride one wire between the two nodes, which us-east (the lower id) dialed.
+    t.diagnostic(`us-west wires: ${JSON.stringify(links.wires)}`);
+    assert.equal(links.wires.length, 1, 'one relay wire per node pair');
+    const wire = links.wires[0];
+    assert.ok(wire.peer === 'us-east' && wire.up && !wire.dialedHere && wire.roomsIn === 1 && wire.roomsOut === 1
+      && wire.channels === 2, `the wire carries the room both ways: ${JSON.stringify(wire)}`);
+    assert.ok(wire.ackedKbps > 0, `us-east's transport-cc feedback reaches us-west's estimate of the wire: ${JSON.stringify(wire)}`);
     // Every relay link came up on its first offer (no 8 s redial, no control message ignored).
     const fs = await import('node:fs');
     for (const s of [east, west]) {

@@ -387,12 +387,12 @@ public final class Cascade implements RoomManager.CascadeHooks {
         List<java.util.concurrent.CompletableFuture<ObjectNode>> parts = new ArrayList<>();
         for (Map.Entry<String, Map<String, DialedLink>> e : dialed.entrySet()) {
             for (DialedLink l : e.getValue().values()) {
-                parts.add(describeLink(e.getKey(), l.room, "in", l.endpoint, l.tracks.size()));
+                parts.add(describeLink(e.getKey(), l.room, "in", l.channel, l.endpoint, l.tracks.size()));
             }
         }
         for (Map.Entry<String, Map<String, ServedLink>> e : served.entrySet()) {
             for (Map.Entry<String, ServedLink> r : e.getValue().entrySet()) {
-                parts.add(describeLink(e.getKey(), r.getKey(), "out", r.getValue().endpoint,
+                parts.add(describeLink(e.getKey(), r.getKey(), "out", r.getValue().channel, r.getValue().endpoint,
                         r.getValue().relays.size()));
             }
         }
@@ -444,13 +444,15 @@ public final class Cascade implements RoomManager.CascadeHooks {
     }
 
     private java.util.concurrent.CompletableFuture<ObjectNode> describeLink(String peer, String room, String direction,
-                                                                            Endpoint endpoint, int tracks) {
+                                                                            int channel, Endpoint endpoint,
+                                                                            int tracks) {
         String key = peer + "/" + room + "/" + direction;
         return endpoint.stats().thenApplyAsync(s -> {
             ObjectNode n = JSON.objectNode();
             n.put("peer", peer);
             n.put("room", room);
             n.put("direction", direction);
+            n.put("channel", channel); // on the wire to the peer; numbered by the receiving node
             n.put("connected", s.connected());
             n.put("tracks", tracks);
             long now = System.nanoTime();

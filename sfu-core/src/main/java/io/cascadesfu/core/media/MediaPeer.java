@@ -574,8 +574,11 @@ public final class MediaPeer implements TransportListener {
             }
             case RtcpPacket.RTPFB -> {
                 if (TransportCcFeedback.isTransportCc(packet, off)) {
-                    if (estimator != null) {
-                        estimator.onFeedback(packet, off, len, nowNs);
+                    // On a relay link's channel the far node's feedback may come from any of its channels, so to
+                    // any of ours: it measures the one wire, whichever channel reads it.
+                    SendSideEstimator e = estimator != null ? estimator : wide.estimatorOrNull();
+                    if (e != null) {
+                        e.onFeedback(packet, off, len, nowNs);
                     }
                 } else if (RtcpPacket.isNack(packet, off)) {
                     Consumer c = consumersBySsrc.get(RtcpPacket.mediaSsrc(packet, off));
