@@ -1083,6 +1083,9 @@ public final class Cascade implements RoomManager.CascadeHooks {
         boolean firstFailure = pathBroken && mediaDown.add(link.peer);
         if (link.probe) {
             probing.remove(link.peer);
+            if (!pathBroken) {
+                scheduleProbe(link.peer, link.room); // closed under it (its wire replaced, say): probe again
+            }
         } else {
             applyOthers(link.room, null); // through another peer now, or dialed again when there is none
         }
@@ -1143,8 +1146,20 @@ public final class Cascade implements RoomManager.CascadeHooks {
         }
         link.probe = false;
         probing.remove(link.peer);
-        if (mediaDown.remove(link.peer)) {
-            log.info("cascade: the relay path from {} works again; its participants come directly", link.peer);
+        pathWorks(link.peer);
+        apply(link.peer, link.room); // the probe carries the room's tracks now, or closes if none come this way
+    }
+
+    /**
+     * The relay path to {@code peer} carries media again (a channel on its wire is up, dialed here or by the peer):
+     * it is no longer unreachable, and the routes go direct where that is shorter.
+     */
+    private void pathWorks(String peer) {
+        if (mediaDown.remove(peer)) {
+            log.info("cascade: the relay path from {} works again; its participants come directly", peer);
+            for (String room : rooms.roomNames()) {
+                broadcastState(room, null); // this node passes that peer's participants on again
+            }
         }
         for (String room : new java.util.TreeSet<>(routes.keySet())) {
             if (rooms.coreRoom(room) != null && reroute(room)) {
@@ -1152,7 +1167,6 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 broadcastState(room, null);
             }
         }
-        apply(link.peer, link.room); // the probe carries the room's tracks now, or closes if none come this way
     }
 
     private Track publishRemote(DialedLink link, String trackId, PublishedTrackInfo info) {
@@ -1304,6 +1318,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
                 new EndpointListener() {
                     @Override
                     public void onEndpointConnected(Endpoint e) {
+                        if (self[0] != null && served.getOrDefault(peer, Map.of()).get(room) == self[0]
+                                && mediaDown.contains(peer)) {
+                            pathWorks(peer); // the peer's probe got through: the path works both ways
+                        }
                     }
 
                     @Override
