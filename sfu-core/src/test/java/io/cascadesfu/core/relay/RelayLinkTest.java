@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cascadesfu.core.MediaConfig;
 import io.cascadesfu.core.media.ProducerParams;
+import io.cascadesfu.core.media.TrackKind;
 import io.cascadesfu.core.room.Endpoint;
 import io.cascadesfu.core.room.EndpointListener;
 import io.cascadesfu.core.room.Member;
@@ -51,33 +52,48 @@ class RelayLinkTest {
     record OnB(Room room, Endpoint link, Track relayed, Endpoint sub1, Endpoint sub2) {
     }
 
+    /** Node A: the publisher of {@code published}, and the link's accepting end (a member, as a browser would be). */
+    OnA publisherOnA(ProducerParams published) {
+        return a.control(() -> {
+            Room room = a.engine.rooms().open("r");
+            Member pub = room.addMember("pub");
+            Endpoint pe = a.endpoint(pub, "pub-ep");
+            Track t = pub.publish(pe, published.kind() == TrackKind.AUDIO ? "audio" : "video",
+                    published);
+            Endpoint link = room.addMember("node:b").createWebRtcEndpoint("link-b", EndpointListener.NONE);
+            return new OnA(room, pe, t, link);
+        });
+    }
+
+    /**
+     * Node B: the link's dialing end, a member publishing what A relays (as {@code published}, on the link SSRC),
+     * and {@code subscribers} local subscribers (1 or 2) of it with payload type {@code pt}.
+     */
+    OnB relayedOnB(ProducerParams published, int subscribers, int pt) {
+        return b.control(() -> {
+            Room room = b.engine.rooms().open("r");
+            Member nodeA = room.addMember("node:a");
+            Endpoint link = nodeA.createEndpoint("link-a", RelayTransport.factory("127.0.0.1"), EndpointListener.NONE);
+            ProducerParams p = published;
+            Track relayed = nodeA.publish(link, p.kind() == TrackKind.AUDIO ? "audio" : "video",
+                    new ProducerParams(p.mid(), p.kind(), p.codec(), p.payloadType(), p.clockRate(), LINK_SSRC, 0));
+            Endpoint s1 = b.endpoint(room.addMember("sub1"), "sub1");
+            room.subscribe(s1, relayed, subscriber(0x5001, pt));
+            Endpoint s2 = null;
+            if (subscribers > 1) {
+                s2 = b.endpoint(room.addMember("sub2"), "sub2");
+                room.subscribe(s2, relayed, subscriber(0x5002, pt));
+            }
+            return new OnB(room, link, relayed, s1, s2);
+        });
+    }
+
     @Test
     void aTrackCrossesTheLinkOnceAndItsKeyframeRequestsAndLossesAreHandledAcrossIt() throws Exception {
         a = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
         b = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
-        // Node A: the publisher, and the link's accepting end (a member, as a browser subscriber would be).
-        OnA onA = a.control(() -> {
-            Room room = a.engine.rooms().open("r");
-            Member pub = room.addMember("pub");
-            Endpoint pe = a.endpoint(pub, "pub-ep");
-            Track t = pub.publish(pe, "video", video(PUB_SSRC));
-            Endpoint link = room.addMember("node:b").createWebRtcEndpoint("link-b", EndpointListener.NONE);
-            return new OnA(room, pe, t, link);
-        });
-        // Node B: the link's dialing end, a member publishing what A relays; two local subscribers.
-        OnB onB = b.control(() -> {
-            Room room = b.engine.rooms().open("r");
-            Member nodeA = room.addMember("node:a");
-            Endpoint link = nodeA.createEndpoint("link-a", RelayTransport.factory("127.0.0.1"), EndpointListener.NONE);
-            ProducerParams p = video(PUB_SSRC);
-            Track relayed = nodeA.publish(link, "video", new ProducerParams(p.mid(), p.kind(), p.codec(),
-                    p.payloadType(), p.clockRate(), LINK_SSRC, 0));
-            Endpoint s1 = b.endpoint(room.addMember("sub1"), "sub1");
-            Endpoint s2 = b.endpoint(room.addMember("sub2"), "sub2");
-            room.subscribe(s1, relayed, subscriber(0x5001, 100));
-            room.subscribe(s2, relayed, subscriber(0x5002, 100));
-            return new OnB(room, link, relayed, s1, s2);
-        });
+        OnA onA = publisherOnA(video(PUB_SSRC));
+        OnB onB = relayedOnB(video(PUB_SSRC), 2, 100);
         RoomHarness.connectRelay(a, onA.link(), b, onB.link());
         a.control(() -> onA.room().relay(onA.link(), onA.track(), LINK_SSRC));
         a.settle();
@@ -126,25 +142,8 @@ class RelayLinkTest {
     void audioLostOnTheLinkIsAskedForAgainAndResent() throws Exception {
         a = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
         b = new RoomHarness(1, MediaConfig.Placement.DEFAULT);
-        OnA onA = a.control(() -> {
-            Room room = a.engine.rooms().open("r");
-            Member pub = room.addMember("pub");
-            Endpoint pe = a.endpoint(pub, "pub-ep");
-            Track t = pub.publish(pe, "audio", audio(PUB_SSRC));
-            Endpoint link = room.addMember("node:b").createWebRtcEndpoint("link-b", EndpointListener.NONE);
-            return new OnA(room, pe, t, link);
-        });
-        OnB onB = b.control(() -> {
-            Room room = b.engine.rooms().open("r");
-            Member nodeA = room.addMember("node:a");
-            Endpoint link = nodeA.createEndpoint("link-a", RelayTransport.factory("127.0.0.1"), EndpointListener.NONE);
-            ProducerParams p = audio(PUB_SSRC);
-            Track relayed = nodeA.publish(link, "audio", new ProducerParams(p.mid(), p.kind(), p.codec(),
-                    p.payloadType(), p.clockRate(), LINK_SSRC, 0));
-            Endpoint s1 = b.endpoint(room.addMember("sub1"), "sub1");
-            room.subscribe(s1, relayed, subscriber(0x6001, RoomHarness.AUDIO_PT));
-            return new OnB(room, link, relayed, s1, null);
-        });
+        OnA onA = publisherOnA(audio(PUB_SSRC));
+        OnB onB = relayedOnB(audio(PUB_SSRC), 1, RoomHarness.AUDIO_PT);
         RoomHarness.connectRelay(a, onA.link(), b, onB.link());
         a.control(() -> onA.room().relay(onA.link(), onA.track(), LINK_SSRC));
         a.settle();
