@@ -47,10 +47,16 @@ def links(url, key, direction):
     return [l for l in json.loads(get(url + "/admin/links", key)).get("links", []) if l.get("direction") == direction]
 
 
+def wires(url, key):
+    """The node's relay wires that are up: one per peer it shares rooms with, whatever the rooms."""
+    return [w for w in json.loads(get(url + "/admin/links", key)).get("wires", []) if w.get("up")]
+
+
 def read(a, b, key):
     out = links(a, key, "out")
     inn = links(b, key, "in")
     return {"at": time.time(),
+            "wiresOfA": len(wires(a, key)),
             "linksOut": len(out),
             "tracksOut": sum(l.get("tracks", 0) for l in out),
             "linkOut": sum(l.get("packets", 0) for l in out),
@@ -84,7 +90,8 @@ def sample(a, b, key, out_path, subs=None):
     d = {k: second[k] - first[k] for k in ("linkOut", "aRtpIn", "bLinkIn", "bLinkLost")}
     result = {"first": first, "second": second, "delta": d,
               "ratio": d["linkOut"] / d["aRtpIn"] if d["aRtpIn"] > 0 else None,
-              "receiversOnB": second["bParticipants"], "linksOut": second["linksOut"]}
+              "receiversOnB": second["bParticipants"], "linksOut": second["linksOut"],
+              "wiresOfA": second["wiresOfA"]}
     with open(out_path, "w") as f:
         json.dump(result, f, indent=1)
     print(f"link: over 5 s node A received {d['aRtpIn']:.0f} RTP packets from its publisher and sent "
@@ -174,6 +181,8 @@ def verify(folder, subs):
             bad.append(f"{path}: {d['linkOut']:.0f} packets over the link for {d['aRtpIn']:.0f} from the publisher")
         if c["linksOut"] != 1:
             bad.append(f"{path}: {c['linksOut']} relay links out of A, expected one")
+        if c.get("wiresOfA", 1) != 1:
+            bad.append(f"{path}: {c['wiresOfA']} relay wires up on A, expected the one to B")
         if d["bLinkIn"] < 0.9 * d["linkOut"]:
             bad.append(f"{path}: B received {d['bLinkIn']:.0f} of {d['linkOut']:.0f} sent on the link")
         if c["receiversOnB"] < subs:
