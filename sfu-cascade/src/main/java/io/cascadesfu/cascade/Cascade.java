@@ -157,9 +157,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
         final java.util.BitSet ownChannels = new java.util.BitSet(RelayLink.CHANNELS);
         /** Where the search for a free channel starts: numbers go round, so a closed one is not reused at once. */
         int nextChannel;
-        /** Dialing side: the number of the wire last offered, its ICE credentials, and when. */
+        /** Dialing side: the number of the wire last offered, and when. */
         int offered;
-        IceCredentials offeredCredentials;
         long offeredAtNs;
         /** Accepting side: when a wire was last asked for. */
         long requestedAtNs;
@@ -197,7 +196,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             long now = System.nanoTime();
             long patience = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(RelayLink.SETUP_TIMEOUT_MS + 2_000);
             if (dials) {
-                if (!link.hasWire() || offeredCredentials == null || now - offeredAtNs > patience) {
+                if (!link.hasWire() || now - offeredAtNs > patience) {
                     offer(now);
                 }
             } else if (requestedAtNs == 0 || now - requestedAtNs > patience) {
@@ -208,11 +207,11 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
         private void offer(long now) {
             offered++;
-            offeredCredentials = IceCredentials.random();
             offeredAtNs = now;
-            link.dial(new InetSocketAddress(relayBindHost, 0), offeredCredentials);
-            bus.send(peer, pairMessage("pair_offer").put("wire", offered).put("ufrag", offeredCredentials.ufrag())
-                    .put("pwd", offeredCredentials.pwd()).put("fingerprint", engine.fingerprintSha256()));
+            IceCredentials credentials = IceCredentials.random();
+            link.dial(new InetSocketAddress(relayBindHost, 0), credentials);
+            bus.send(peer, pairMessage("pair_offer").put("wire", offered).put("ufrag", credentials.ufrag())
+                    .put("pwd", credentials.pwd()).put("fingerprint", engine.fingerprintSha256()));
             log.info("cascade: dialing the relay wire to {} (worker {})", peer, link.worker().index());
         }
     }

@@ -20,10 +20,9 @@ final class ProducerStream {
     final int layer;
     final String rid;
     final RtpReceiveStats receiveStats;
-    /** Video only: what a subscriber may NACK. */
-    /** Video: from the start; audio: once something that may NACK it consumes it. Worker loop. */
+    /** What a subscriber or a far node may NACK. Video: from the start; audio: once a pipe or link consumes it. */
     PacketCache cache;
-    /** Video only, where the publisher's transport can lose packets: what the node asks again for. */
+    /** Where the publisher's transport can lose packets (audio: only over a relay link): what the node asks again for. */
     final NackGenerator nacks;
     long ssrc;
     long lastPacketNs = Long.MIN_VALUE / 2;
