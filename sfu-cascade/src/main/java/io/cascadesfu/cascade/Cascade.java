@@ -72,6 +72,12 @@ public final class Cascade implements RoomManager.CascadeHooks {
     private final Map<String, Map<String, Double>> peerRtts = new HashMap<>();
     /** The route last chosen for each origin's participants in each room: room -> origin -> the peer they come from. */
     private final Map<String, Map<String, String>> routes = new HashMap<>();
+    /**
+     * The routes as last applied to every peer's view of each room (room -> origin -> via). {@link #route} remembers
+     * each choice wherever it is asked (sending a state asks too), so whether a route moved is judged against this,
+     * never against {@link #routes}: a choice made on the way is still applied at the next weighing. Control thread.
+     */
+    private final Map<String, Map<String, String>> appliedRoutes = new HashMap<>();
     /** The last room_state sent to each peer, per room, as text: one that has not changed is not sent again. */
     private final Map<String, Map<String, String>> lastSent = new HashMap<>();
     /**
@@ -85,8 +91,12 @@ public final class Cascade implements RoomManager.CascadeHooks {
      * dialed every {@value #PROBE_MS} ms until one connects. Control thread.
      */
     private final java.util.Set<String> mediaDown = new java.util.HashSet<>();
-    /** Peers with a probe link dialed or scheduled. */
-    private final java.util.Set<String> probing = new java.util.HashSet<>();
+    /**
+     * Peers with a probe scheduled (not yet dialed). A probe on its way is a dialed link marked {@code probe}; so the
+     * two together say whether one is coming, and nothing else must be kept in step (a probe link that takes on
+     * tracks, or closes in any way, stops counting by itself). Control thread.
+     */
+    private final Map<String, java.util.concurrent.ScheduledFuture<?>> probeTimers = new HashMap<>();
     static final long PROBE_MS = 20_000;
     /** Links this node dialed (it receives over them): peer -> room -> link. */
     private final Map<String, Map<String, DialedLink>> dialed = new HashMap<>();
@@ -293,10 +303,16 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     /** Weighs the route of every origin of {@code room} again; true if one changed. */
     private boolean reroute(String room) {
-        Map<String, String> before = new HashMap<>(routes.getOrDefault(room, Map.of()));
-        boolean changed = false;
+        Map<String, String> before = appliedRoutes.getOrDefault(room, Map.of());
         for (String origin : origins(room)) {
-            String via = route(origin, room);
+            route(origin, room);
+        }
+        Map<String, String> now = routes.getOrDefault(room, Map.of());
+        boolean changed = false;
+        java.util.Set<String> origins = new java.util.TreeSet<>(before.keySet());
+        origins.addAll(now.keySet());
+        for (String origin : origins) {
+            String via = now.get(origin);
             if (!java.util.Objects.equals(via, before.get(origin))) {
                 log.info("cascade: room {}: {}'s participants now come {}", room, origin,
                         via == null ? "from nowhere (unreachable)" : via.equals(origin) ? "directly" : "through " + via);
@@ -650,6 +666,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
         }
         countRelays();
         routes.remove(room);
+        appliedRoutes.remove(room);
         holds.remove(room);
         roomChanged(room); // an empty state: the peers stop serving this node
     }
@@ -763,9 +780,10 @@ public final class Cascade implements RoomManager.CascadeHooks {
         applyAllBut(room, except);
         if (except != null && !routesBefore.equals(routes.getOrDefault(room, Map.of()))) {
             // A route was weighed anew on the way (route() remembers its choice): one may now lead over the
-            // excepted peer's link, which must then be applied too, as the periodic reroute will not see a change.
+            // excepted peer's link, which must then be applied too.
             applyAllBut(room, null);
         }
+        appliedRoutes.put(room, new HashMap<>(routes.getOrDefault(room, Map.of())));
     }
 
     private void applyAllBut(String room, String except) {
@@ -1081,7 +1099,6 @@ public final class Cascade implements RoomManager.CascadeHooks {
         link.member.close("relay link failed: " + why);
         boolean firstFailure = pathBroken && mediaDown.add(link.peer);
         if (link.probe) {
-            probing.remove(link.peer);
             if (!pathBroken) {
                 scheduleProbe(link.peer, link.room); // closed under it (its wire replaced, say): probe again
             }
@@ -1100,9 +1117,22 @@ public final class Cascade implements RoomManager.CascadeHooks {
 
     /** In {@value #PROBE_MS} ms, a probe link to {@code peer} for {@code room} unless one is on its way. */
     private void scheduleProbe(String peer, String room) {
-        if (probing.add(peer)) {
-            engine.control().schedule(() -> probe(peer, room), PROBE_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        java.util.concurrent.ScheduledFuture<?> pending = probeTimers.get(peer);
+        if ((pending != null && !pending.isDone()) || probeDialed(peer)) {
+            return;
         }
+        probeTimers.put(peer, engine.control().schedule(() -> probe(peer, room), PROBE_MS,
+                java.util.concurrent.TimeUnit.MILLISECONDS));
+    }
+
+    /** Whether a probe link to {@code peer} is on its way (dialed, not up, carrying nothing). */
+    private boolean probeDialed(String peer) {
+        for (DialedLink l : dialed.getOrDefault(peer, Map.of()).values()) {
+            if (l.probe) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -1111,7 +1141,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
      * anew (the link then carries the tracks); if not, another probe follows.
      */
     private void probe(String peer, String room) {
-        probing.remove(peer);
+        probeTimers.remove(peer);
         if (!mediaDown.contains(peer) || !remoteStates.containsKey(peer)) {
             return;
         }
@@ -1131,8 +1161,11 @@ public final class Cascade implements RoomManager.CascadeHooks {
             mediaDown.remove(peer); // nothing goes around it any more: the next link to it will tell
             return;
         }
-        probing.add(peer);
         DialedLink link = dial(peer, target, rooms.coreRoom(target));
+        if (link == null) {
+            scheduleProbe(peer, room); // no channel free now: later
+            return;
+        }
         link.probe = true;
         log.info("cascade: room {}: probing the relay path from {}", target, peer);
     }
@@ -1144,7 +1177,6 @@ public final class Cascade implements RoomManager.CascadeHooks {
             return;
         }
         link.probe = false;
-        probing.remove(link.peer);
         pathWorks(link.peer);
         apply(link.peer, link.room); // the probe carries the room's tracks now, or closes if none come this way
     }
@@ -1154,16 +1186,19 @@ public final class Cascade implements RoomManager.CascadeHooks {
      * it is no longer unreachable, and the routes go direct where that is shorter.
      */
     private void pathWorks(String peer) {
-        if (mediaDown.remove(peer)) {
+        boolean wasDown = mediaDown.remove(peer);
+        if (wasDown) {
             log.info("cascade: the relay path from {} works again; its participants come directly", peer);
-            for (String room : rooms.roomNames()) {
-                broadcastState(room, null); // this node passes that peer's participants on again
-            }
         }
-        for (String room : new java.util.TreeSet<>(routes.keySet())) {
-            if (rooms.coreRoom(room) != null && reroute(room)) {
+        java.util.Set<String> roomNames = new java.util.TreeSet<>(routes.keySet());
+        roomNames.addAll(rooms.roomNames());
+        for (String room : roomNames) {
+            boolean moved = rooms.coreRoom(room) != null && reroute(room);
+            if (moved) {
                 applyOthers(room, null);
-                broadcastState(room, null);
+            }
+            if (moved || wasDown) {
+                broadcastState(room, null); // this node passes that peer's participants on again
             }
         }
     }
