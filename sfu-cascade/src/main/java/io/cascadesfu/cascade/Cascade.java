@@ -778,9 +778,11 @@ public final class Cascade implements RoomManager.CascadeHooks {
     private void applyOthers(String room, String except) {
         Map<String, String> routesBefore = new HashMap<>(routes.getOrDefault(room, Map.of()));
         applyAllBut(room, except);
-        if (except != null && !routesBefore.equals(routes.getOrDefault(room, Map.of()))) {
-            // A route was weighed anew on the way (route() remembers its choice): one may now lead over the
-            // excepted peer's link, which must then be applied too.
+        // A route weighed anew on the way (route() remembers its choice) may lead over a link applied before it, or
+        // over the excepted peer's: all are applied again. Asked again with nothing changed, route() answers the
+        // same, so a second pass settles it; a third is only a guard.
+        for (int pass = 0; pass < 2 && !routesBefore.equals(routes.getOrDefault(room, Map.of())); pass++) {
+            routesBefore = new HashMap<>(routes.getOrDefault(room, Map.of()));
             applyAllBut(room, null);
         }
         appliedRoutes.put(room, new HashMap<>(routes.getOrDefault(room, Map.of())));
