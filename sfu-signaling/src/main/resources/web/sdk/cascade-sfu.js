@@ -231,6 +231,36 @@ function sleep(ms) {
 }
 
 /**
+ * The SDP with generic NACK (RFC 4585) on Opus in every audio section that lacks it: browsers support NACK for
+ * audio but offer it for video only, and the node resends lost audio to subscribers (and asks publishers for it)
+ * only where both sides negotiated it. With `requiredIn` (the remote offer), only where that offered it too.
+ */
+function withOpusNack(sdp, requiredIn = null) {
+  const sections = sdp.split(/\r\n(?=m=)/);
+  for (let i = 1; i < sections.length; i++) {
+    if (!sections[i].startsWith('m=audio')) continue;
+    const rtpmap = /\r\na=rtpmap:(\d+) opus\/48000[^\r\n]*/i.exec(sections[i]);
+    if (!rtpmap) continue;
+    const line = `a=rtcp-fb:${rtpmap[1]} nack`;
+    if (`${sections[i]}\r\n`.includes(`\r\n${line}\r\n`)) continue;
+    if (requiredIn !== null && !requiredIn.includes(`\r\n${line}\r\n`)) continue;
+    sections[i] = sections[i].replace(rtpmap[0], `${rtpmap[0]}\r\n${line}`);
+  }
+  return sections.join('\r\n');
+}
+
+/** setLocalDescription with `munged`, or with `description` as made if the browser refuses the change. */
+async function setLocalMunged(pc, description, munged) {
+  if (munged === description.sdp) return pc.setLocalDescription(description);
+  try {
+    await pc.setLocalDescription({ type: description.type, sdp: munged });
+  } catch (e) {
+    console.warn(`cascade-sfu: the browser refused NACK for audio (${e.message}); audio goes without it`);
+    await pc.setLocalDescription(description);
+  }
+}
+
+/**
  * A participant's session in one room.
  *
  * Lifecycle: new Room() -> connect(token) -> publish() (optional) -> leave().
@@ -532,7 +562,8 @@ export class Room extends Emitter {
       }
       pc.addTransceiver(track, init);
     }
-    await pc.setLocalDescription(await pc.createOffer());
+    const offer = await pc.createOffer();
+    await setLocalMunged(pc, offer, withOpusNack(offer.sdp));
     await iceGatheringDone(pc);
     const answer = await this._request({ type: 'publish_offer', sdp: pc.localDescription.sdp });
     if (session !== this._session) return;
@@ -889,7 +920,7 @@ export class Room extends Emitter {
       }
     }
     const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
+    await setLocalMunged(pc, answer, withOpusNack(answer.sdp, msg.sdp));
     if (session !== this._session) return;
     for (const [mid, t] of wanted) {
       if (this.remoteTracks.has(mid)) continue;

@@ -44,6 +44,7 @@ final class ClientSdp {
                     "sendonly");
             b.append("a=rtpmap:111 opus/48000/2").append(CRLF);
             b.append("a=fmtp:111 minptime=10;useinbandfec=1").append(CRLF);
+            b.append("a=rtcp-fb:111 nack").append(CRLF); // answered only when asked (--nack)
             ssrc(b, tracks.audioSsrc(), tracks.cname(), tracks.streamId(), "audio-" + tracks.cname());
         }
         if (tracks.videoSsrc() >= 0) {

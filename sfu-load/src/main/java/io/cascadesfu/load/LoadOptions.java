@@ -44,8 +44,9 @@ final class LoadOptions {
               --impair-down SPEC     impairment of node -> client only
               --impair-for I=SPEC    participant I's own path instead, both directions (repeat for others),
                                      e.g. --impair-for 0=delay=46ms,jitter=3ms,loss=2%
-              --nack                 subscribers NACK video gaps (RFC 4585) and publishers resend from their
-                                     history, as browsers do
+              --nack                 subscribers NACK gaps in audio and video (RFC 4585) and publishers resend
+                                     from their history, as browsers do for video (and for audio with the
+                                     client library, which turns NACK on for Opus)
               --deadline D           a packet counts as delivered in time if it arrives within D of being
                                      sent (the residual loss)                                          [150ms]
               --concurrent-joins     do not wait for the previous participant of a room to connect before the

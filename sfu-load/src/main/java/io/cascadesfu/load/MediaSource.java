@@ -84,8 +84,13 @@ final class MediaSource {
     }
 
     static MediaSource audio(RtcClient client, long ssrc, int senderIndex, LoadStats stats) {
+        return audio(client, ssrc, senderIndex, stats, false);
+    }
+
+    /** @param answerNacks keep a history of sent packets and resend those NACKed ({@link #onNack}) */
+    static MediaSource audio(RtcClient client, long ssrc, int senderIndex, LoadStats stats, boolean answerNacks) {
         return new MediaSource(client, false, ssrc, senderIndex, stats,
-                TimeUnit.MILLISECONDS.toNanos(AUDIO_PACKET_MS), 0, false);
+                TimeUnit.MILLISECONDS.toNanos(AUDIO_PACKET_MS), 0, answerNacks);
     }
 
     static MediaSource video(RtcClient client, long ssrc, int senderIndex, LoadStats stats, int kbps, int fps) {

@@ -228,7 +228,7 @@ final class SimulatedParticipant {
         RtcClient client = newClient(new PublisherEvents());
         publisher = client;
         if (sendsAudio) {
-            audio = MediaSource.audio(client, audioSsrc, index, stats);
+            audio = MediaSource.audio(client, audioSsrc, index, stats, ctx.options.nack);
         }
         if (sendsVideo) {
             video = MediaSource.video(client, videoSsrc, index, stats, ctx.options.videoKbps, ctx.options.fps,
@@ -355,22 +355,27 @@ final class SimulatedParticipant {
 
     // ------------------------------------------------------------------ media
 
-    /** Publishing client: answers PLI and FIR for its video with a keyframe, and NACKs with retransmissions. */
+    /** Publishing client: answers PLI and FIR for its video with a keyframe, and NACKs (with --nack) with resends. */
     private final class PublisherEvents implements RtcClient.Listener {
         @Override
         public void onRtcp(RtcClient client, ByteBuf packet, long nowNs) {
             MediaSource v = video;
+            MediaSource a = audio;
             int count = RtcpPacket.validateCompound(packet);
-            if (v == null || count <= 0) {
+            if (count <= 0) {
                 return;
             }
             int off = 0;
             for (int i = 0; i < count; i++) {
-                if ((RtcpPacket.isPli(packet, off) && RtcpPacket.mediaSsrc(packet, off) == videoSsrc)
-                        || (RtcpPacket.isFir(packet, off) && RtcpPacket.firSsrc(packet, off) == videoSsrc)) {
+                if (v != null && ((RtcpPacket.isPli(packet, off) && RtcpPacket.mediaSsrc(packet, off) == videoSsrc)
+                        || (RtcpPacket.isFir(packet, off) && RtcpPacket.firSsrc(packet, off) == videoSsrc))) {
                     v.requestKeyframe();
-                } else if (RtcpPacket.isNack(packet, off) && RtcpPacket.mediaSsrc(packet, off) == videoSsrc) {
-                    v.onNack(packet, off);
+                } else if (RtcpPacket.isNack(packet, off)) {
+                    long media = RtcpPacket.mediaSsrc(packet, off);
+                    MediaSource s = v != null && media == videoSsrc ? v : a != null && media == audioSsrc ? a : null;
+                    if (s != null) {
+                        s.onNack(packet, off);
+                    }
                 }
                 off += RtcpPacket.lengthBytes(packet, off);
             }
@@ -386,7 +391,7 @@ final class SimulatedParticipant {
 
     /**
      * Subscribing client: accounts every packet that carries our probe header; with {@code --nack}, asks for
-     * what a video stream is missing.
+     * what a stream is missing (audio or video).
      */
     private final class SubscriberEvents implements RtcClient.Listener {
         @Override
@@ -416,7 +421,7 @@ final class SimulatedParticipant {
                 boolean isVideo = at != start;
                 s = new ReceiveStream(ssrc, ProbeHeader.sender(p, at), isVideo,
                         isVideo ? MediaSource.VIDEO_CLOCK : MediaSource.AUDIO_CLOCK, ctx.options.deadline.toNanos(),
-                        isVideo && ctx.options.nack ? new NackRequester() : null);
+                        ctx.options.nack ? new NackRequester() : null);
                 streamsBySsrc.put(ssrc, s);
                 streams.add(s);
             }

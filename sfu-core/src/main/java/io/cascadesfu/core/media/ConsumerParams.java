@@ -16,9 +16,16 @@ package io.cascadesfu.core.media;
  *                     element must be removed by {@link #extensionIds}
  * @param mid          the subscriber's mid of the m-section this track is sent in, ASCII, 1..16 bytes; null when
  *                     {@code midExtensionId} is 0
+ * @param audioNack    audio only: the subscriber negotiated generic NACK for it (RFC 4585), so the node keeps the
+ *                     track's recent packets and resends those asked for (video is always NACKable)
  */
 public record ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, long rtxSsrc, int rtxPayloadType,
-                             RedMapping red, int midExtensionId, String mid) {
+                             RedMapping red, int midExtensionId, String mid, boolean audioNack) {
+
+    public ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, long rtxSsrc, int rtxPayloadType,
+                          RedMapping red, int midExtensionId, String mid) {
+        this(ssrc, payloadType, extensionIds, rtxSsrc, rtxPayloadType, red, midExtensionId, mid, false);
+    }
 
     public ConsumerParams(long ssrc, int payloadType, byte[] extensionIds, long rtxSsrc, int rtxPayloadType,
                           RedMapping red) {

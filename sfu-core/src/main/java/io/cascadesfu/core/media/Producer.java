@@ -40,15 +40,15 @@ public final class Producer {
         this.publisher = publisher;
         this.params = params;
         boolean video = params.kind() == TrackKind.VIDEO;
-        // Published by another node over a relay link (a transport of ours that understands our RTCP): its audio
-        // is NACKed too, hop by hop, and answered from that node's audio cache.
+        // Audio is NACKed when its publisher negotiated it (askForLoss) or publishes over a relay link (a transport
+        // of ours that understands our RTCP): hop by hop, answered from that node's audio cache.
         boolean overLink = publisher.transport() != null && publisher.transport().understandsLayerRequests();
         this.streams = new ProducerStream[params.streamCount()];
         for (int i = 0; i < streams.length; i++) {
             String rid = params.rids().isEmpty() ? "" : params.rids().get(i);
             long ssrc = params.ssrc() < 0 ? -1 : (params.ssrc() + i) & 0xFFFF_FFFFL;
             streams[i] = new ProducerStream(this, i, rid, ssrc, params.clockRate(), video,
-                    params.askForLoss() && (video || overLink));
+                    params.askForLoss() && (video || overLink || params.audioNack()));
         }
     }
 
@@ -130,8 +130,10 @@ public final class Producer {
 
     void addConsumer(Consumer consumer) {
         consumers.add(consumer);
-        if (consumer instanceof PipeConsumer && params.kind() == TrackKind.AUDIO) {
-            // A pipe or relay link: the far node may NACK audio the link lost (no browser does).
+        if (params.kind() == TrackKind.AUDIO && (consumer instanceof PipeConsumer
+                || consumer instanceof SimpleConsumer sc && sc.resendsOnNack())) {
+            // A pipe or relay link (the far node may NACK audio the link lost), or a subscriber that negotiated
+            // NACK for audio: recent audio is kept to answer them.
             for (ProducerStream s : streams) {
                 s.keepAudio();
             }

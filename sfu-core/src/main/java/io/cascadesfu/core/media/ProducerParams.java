@@ -22,10 +22,12 @@ import java.util.Objects;
  * @param transportCcExtensionId the transport-wide sequence number extension id (draft-holmer-rmcat-transport-wide-
  *                       cc-extensions-01) the publisher stamps, 0 if not negotiated: the node then sends the
  *                       publisher transport-cc feedback, from which its congestion control finds the bandwidth
+ * @param audioNack      audio only: the publisher negotiated generic NACK for it (RFC 4585), so gaps are asked for
+ *                       as they are for video (with {@code askForLoss})
  */
 public record ProducerParams(String mid, TrackKind kind, Codec codec, int payloadType, int clockRate, long ssrc,
                              int midExtensionId, boolean askForLoss, int audioLevelExtensionId, List<String> rids,
-                             int ridExtensionId, int transportCcExtensionId) {
+                             int ridExtensionId, int transportCcExtensionId, boolean audioNack) {
     /** Streams (simulcast layers) one track may have. */
     public static final int MAX_STREAMS = 4;
 
@@ -36,6 +38,13 @@ public record ProducerParams(String mid, TrackKind kind, Codec codec, int payloa
         if (rids.size() > MAX_STREAMS) {
             throw new IllegalArgumentException("at most " + MAX_STREAMS + " simulcast streams, got " + rids.size());
         }
+    }
+
+    public ProducerParams(String mid, TrackKind kind, Codec codec, int payloadType, int clockRate, long ssrc,
+                          int midExtensionId, boolean askForLoss, int audioLevelExtensionId, List<String> rids,
+                          int ridExtensionId, int transportCcExtensionId) {
+        this(mid, kind, codec, payloadType, clockRate, ssrc, midExtensionId, askForLoss, audioLevelExtensionId, rids,
+                ridExtensionId, transportCcExtensionId, false);
     }
 
     public ProducerParams(String mid, TrackKind kind, Codec codec, int payloadType, int clockRate, long ssrc,

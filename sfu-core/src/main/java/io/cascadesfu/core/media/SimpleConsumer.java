@@ -64,6 +64,7 @@ public final class SimpleConsumer extends Consumer {
     /** Without rtx, a resent packet must be byte for byte what was sent (same SRTP index): its stamps, by out seq. */
     private final short[] stamps;
     private final int[] stampedSeq;
+    private final int stampMask;
     // Retransmission budget: bytes sent and resent in the current one-second window, sent in the previous one.
     private long resendWindowStartNs;
     private long sentInWindow;
@@ -85,15 +86,22 @@ public final class SimpleConsumer extends Consumer {
         }
         int publisherId = producer.params().transportCcExtensionId();
         this.transportCcId = publisherId > 0 ? extensionIds[publisherId] & 0xFF : 0;
-        boolean plainResends = transportCcId > 0 && producer.kind() == TrackKind.VIDEO && !params.hasRtx();
-        this.stamps = plainResends ? new short[STAMP_SLOTS] : null;
-        this.stampedSeq = plainResends ? new int[STAMP_SLOTS] : null;
+        boolean plainResends = transportCcId > 0 && resendsOnNack() && !params.hasRtx();
+        // As many as the producer's cache keeps packets to resend: no more can be asked for.
+        int slots = producer.kind() == TrackKind.VIDEO ? RtpRewriter.WINDOW : PacketCache.AUDIO_CAPACITY;
+        this.stampMask = slots - 1;
+        this.stamps = plainResends ? new short[slots] : null;
+        this.stampedSeq = plainResends ? new int[slots] : null;
         if (stampedSeq != null) {
             java.util.Arrays.fill(stampedSeq, -1);
         }
     }
 
-    private static final int STAMP_SLOTS = RtpRewriter.WINDOW;
+
+    /** Whether this subscriber's NACKs are answered: always for video, for audio when it negotiated NACK. */
+    boolean resendsOnNack() {
+        return producer.kind() == TrackKind.VIDEO || params.audioNack();
+    }
 
     /** Whether every packet this consumer sends carries a transport-wide sequence number. */
     boolean stampsTransportCc() {
@@ -246,38 +254,17 @@ public final class SimpleConsumer extends Consumer {
                 producer.requestKeyframe(target, nowNs); // keep this layer until the target's keyframe comes
             }
         }
-        ConsumerParams.RedMapping red = params.red();
-        boolean isRed = red != null && RtpPacket.payloadType(packet) == red.publisherRed();
         int length = packet.readableBytes();
         ByteBuf out = subscriber.allocRtp(length + headerGrowth);
-        int outPayloadType = params.payloadType();
         // Header with the subscriber's extension ids (and its mid element); the payload follows at outPayloadOffset.
         int outPayloadOffset = RtpPacket.writeHeader(packet, payloadOffset, out, extensionIds, midId, mid);
-        if (isRed && red.subscriberRed() < 0) {
-            // The subscriber did not take red: only the primary block goes, as plain Opus.
-            int primary = RedPayload.primaryOffset(packet, payloadOffset, payloadLength);
-            if (primary < 0) {
-                out.release();
-                subscriber.metrics().drop(DropReason.RTP_MALFORMED);
-                return;
-            }
-            out.writeBytes(packet, packet.readerIndex() + primary, payloadOffset + payloadLength - primary);
-            payloadLength = payloadOffset + payloadLength - primary;
-            if ((out.getByte(out.readerIndex()) & 0x20) != 0) {
-                out.setByte(out.readerIndex(), out.getByte(out.readerIndex()) & ~0x20); // its padding is gone
-            }
-        } else {
-            out.writeBytes(packet, packet.readerIndex() + payloadOffset, length - payloadOffset);
-            if (isRed) {
-                if (!RedPayload.rewriteBlockPayloadTypes(out, outPayloadOffset, payloadLength, red.publisherPrimary(),
-                        red.subscriberPrimary())) {
-                    out.release();
-                    subscriber.metrics().drop(DropReason.RTP_MALFORMED);
-                    return;
-                }
-                outPayloadType = red.subscriberRed();
-            }
+        int outPayloadType = writePayload(packet, payloadOffset, payloadLength, out, outPayloadOffset);
+        if (outPayloadType < 0) {
+            out.release();
+            subscriber.metrics().drop(DropReason.RTP_MALFORMED);
+            return;
         }
+        payloadLength = RtpPacket.payloadLength(out, outPayloadOffset);
         long inTimestamp = RtpPacket.timestamp(out);
         if (!rewriter.rewrite(out, nowNs)) {
             out.release();
@@ -294,13 +281,42 @@ public final class SimpleConsumer extends Consumer {
             int stamp = stampTransportSeq(out, transportCcId, nowNs);
             if (stamps != null && stamp >= 0) {
                 int outSeq = RtpPacket.sequenceNumber(out);
-                stamps[outSeq & (STAMP_SLOTS - 1)] = (short) stamp;
-                stampedSeq[outSeq & (STAMP_SLOTS - 1)] = outSeq;
+                stamps[outSeq & stampMask] = (short) stamp;
+                stampedSeq[outSeq & stampMask] = outSeq;
             }
         }
         sendStats.onPacketSent(payloadLength, RtpPacket.timestamp(out), nowNs);
         sentInWindow += length;
         subscriber.transport().sendRtp(out);
+    }
+
+    /**
+     * Writes the payload of {@code packet} (at {@code payloadOffset}, {@code payloadLength} bytes, then its padding)
+     * into {@code out} after its header, as this subscriber takes it: red with the subscriber's block payload types,
+     * or only red's primary block when it did not take red. Returns the payload type to send with, -1 if the red
+     * payload is malformed.
+     */
+    private int writePayload(ByteBuf packet, int payloadOffset, int payloadLength, ByteBuf out, int outPayloadOffset) {
+        ConsumerParams.RedMapping red = params.red();
+        boolean isRed = red != null && RtpPacket.payloadType(packet) == red.publisherRed();
+        if (isRed && red.subscriberRed() < 0) {
+            // The subscriber did not take red: only the primary block goes, as plain Opus.
+            int primary = RedPayload.primaryOffset(packet, payloadOffset, payloadLength);
+            if (primary < 0) {
+                return -1;
+            }
+            out.writeBytes(packet, packet.readerIndex() + primary, payloadOffset + payloadLength - primary);
+            if ((out.getByte(out.readerIndex()) & 0x20) != 0) {
+                out.setByte(out.readerIndex(), out.getByte(out.readerIndex()) & ~0x20); // its padding is gone
+            }
+            return params.payloadType();
+        }
+        out.writeBytes(packet, packet.readerIndex() + payloadOffset, packet.readableBytes() - payloadOffset);
+        if (!isRed) {
+            return params.payloadType();
+        }
+        return RedPayload.rewriteBlockPayloadTypes(out, outPayloadOffset, payloadLength, red.publisherPrimary(),
+                red.subscriberPrimary()) ? red.subscriberRed() : -1;
     }
 
     /** Whether {@code bytes} more may be resent now (see {@link #MIN_RESEND_BYTES_PER_SECOND}). */
@@ -330,7 +346,7 @@ public final class SimpleConsumer extends Consumer {
      */
     @Override
     void onNack(ByteBuf rtcp, int off, long nowNs) {
-        if (isClosed() || !subscriber.transport().isConnected() || currentLayer < 0) {
+        if (isClosed() || !subscriber.transport().isConnected() || currentLayer < 0 || !resendsOnNack()) {
             return;
         }
         int items = RtcpPacket.nackCount(rtcp, off);
@@ -375,13 +391,14 @@ public final class SimpleConsumer extends Consumer {
             // RFC 4588 4: the header, the original sequence number, then the original payload (and padding).
             out.writeShort(0);
         }
-        out.writeBytes(cached, cached.readerIndex() + payloadOffset, length - payloadOffset);
-        if (!rewriter.rewriteRetransmission(out, outSeq)) {
+        int outPayloadType = writePayload(cached, payloadOffset, RtpPacket.payloadLength(cached, payloadOffset), out,
+                outPayloadOffset + (rtx ? 2 : 0));
+        if (outPayloadType < 0 || !rewriter.rewriteRetransmission(out, outSeq)) {
             out.release();
             metrics.nackMissed();
             return;
         }
-        RtpPacket.setPayloadType(out, params.payloadType());
+        RtpPacket.setPayloadType(out, outPayloadType);
         int mediaAt = outPayloadOffset + (rtx ? 2 : 0);
         if (vp8 != null) {
             vp8.rewrite(out, mediaAt, RtpPacket.payloadLength(out, mediaAt), true);
@@ -396,7 +413,7 @@ public final class SimpleConsumer extends Consumer {
             }
         } else if (stamps != null) {
             // The same bytes as first sent, or none: the SRTP index is the same, so must be the plaintext.
-            int slot = outSeq & (STAMP_SLOTS - 1);
+            int slot = outSeq & stampMask;
             int at = RtpPacket.findExtension(out, transportCcId);
             if (stampedSeq[slot] != outSeq || at < 0) {
                 out.release();

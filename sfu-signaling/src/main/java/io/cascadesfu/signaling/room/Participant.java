@@ -238,7 +238,8 @@ final class Participant implements EndpointListener, TrackSource {
         }
         String trackId = RoomManager.newId("TR_");
         ProducerParams params = new ProducerParams(info.mid(), kind, Codec.fromName(c.name()), c.payloadType(),
-                c.clockRate(), info.ssrc(), midExt, true, levelExt, info.rids(), ridExt, twccExt);
+                c.clockRate(), info.ssrc(), midExt, true, levelExt, info.rids(), ridExt, twccExt,
+                kind == TrackKind.AUDIO && c.rtcpFeedback().contains("nack"));
         Track track = member.publish(publishEndpoint, trackId, params);
         PublishedTrack t = new PublishedTrack(trackId, info, track);
         published.put(info.mid(), t);

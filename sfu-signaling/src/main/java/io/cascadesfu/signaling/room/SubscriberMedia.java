@@ -46,7 +46,8 @@ final class SubscriberMedia {
     static final int SUBSCRIBER_MID_ID = 4;
     /** rtcp-fb offered on subscribe sections. */
     private static final List<String> VIDEO_FEEDBACK = List.of("nack", "nack pli", "ccm fir", "transport-cc");
-    private static final List<String> AUDIO_FEEDBACK = List.of("transport-cc");
+    /** Audio offers NACK too: a subscriber that takes it (the client library does) gets lost audio resent. */
+    private static final List<String> AUDIO_FEEDBACK = List.of("nack", "transport-cc");
 
     private static final Map<String, Integer> PAYLOAD_TYPES = Map.of(
             "opus", 111,
@@ -120,26 +121,27 @@ final class SubscriberMedia {
             }
         }
         int pt = payloadType(source.codec());
+        // What the answer took of the codec offered: rtx (video), red and NACK (audio).
         int rtxPt = -1;
-        if (kind == TrackKind.VIDEO && rtxSsrc >= 0) {
-            for (CodecDescription c : answered.codecs()) {
-                if (c.payloadType() == pt && c.rtxPayloadType() == rtxPayloadType(pt)) {
-                    rtxPt = c.rtxPayloadType();
-                }
+        boolean redTaken = false;
+        boolean audioNack = false;
+        for (CodecDescription c : answered.codecs()) {
+            if (c.payloadType() != pt) {
+                continue;
             }
-        }
-        ConsumerParams.RedMapping red = null;
-        if (kind == TrackKind.AUDIO && source.codec().redPayloadType() >= 0) {
-            boolean taken = false;
-            for (CodecDescription c : answered.codecs()) {
-                taken |= c.payloadType() == pt && c.redPayloadType() == RED_PAYLOAD_TYPE;
+            if (kind == TrackKind.VIDEO && rtxSsrc >= 0 && c.rtxPayloadType() == rtxPayloadType(pt)) {
+                rtxPt = c.rtxPayloadType();
             }
-            red = new ConsumerParams.RedMapping(source.codec().redPayloadType(), source.codec().payloadType(),
-                    taken ? RED_PAYLOAD_TYPE : -1, pt);
+            redTaken |= c.redPayloadType() == RED_PAYLOAD_TYPE;
+            audioNack |= kind == TrackKind.AUDIO && c.rtcpFeedback().contains("nack");
         }
+        ConsumerParams.RedMapping red = kind == TrackKind.AUDIO && source.codec().redPayloadType() >= 0
+                ? new ConsumerParams.RedMapping(source.codec().redPayloadType(), source.codec().payloadType(),
+                        redTaken ? RED_PAYLOAD_TYPE : -1, pt)
+                : null;
         boolean mid = accepted.contains(MID_URI);
         return new ConsumerParams(ssrc, pt, ids, rtxPt < 0 ? -1 : rtxSsrc, rtxPt, red,
-                mid ? SUBSCRIBER_MID_ID : 0, mid ? answered.mid() : null);
+                mid ? SUBSCRIBER_MID_ID : 0, mid ? answered.mid() : null, audioNack);
     }
 
     /** A random SSRC not in {@code taken}. */
