@@ -191,7 +191,8 @@ final class DtlsConnection implements DatagramTransport {
                 reject("closed by peer");
             }
         } else if (level == AlertLevel.fatal) {
-            reject("alert received: " + AlertDescription.getName(description));
+            reject("alert received: " + AlertDescription.getName(description)
+                    + (state.get() == HANDSHAKING ? " (datagrams: " + handshakeTrace() + ")" : ""));
         }
     }
 
@@ -204,12 +205,15 @@ final class DtlsConnection implements DatagramTransport {
             transport = handshake.run(this);
             keys = handshake.exportKeys();
         } catch (Exception e) {
+            flushFlight(); // the alert BouncyCastle sent on its way out
             if (state.get() == HANDSHAKING) {
                 fail(reasonFor(e));
             }
             return;
         }
+        flushFlight(); // the last flight (the server's change cipher spec and finished)
         dtls = transport;
+        trace = null;
         if (!state.compareAndSet(HANDSHAKING, CONNECTED)) {
             try {
                 transport.close();
@@ -224,13 +228,55 @@ final class DtlsConnection implements DatagramTransport {
         }
     }
 
+    /** Most datagrams the handshake trace describes: enough for every flight and a few resends. */
+    private static final int TRACE_DATAGRAMS = 32;
+    /** The handshake's datagrams (handshake thread only), for the failure reason; null once connected. */
+    private StringBuilder trace = new StringBuilder();
+    private int traced;
+
+    /**
+     * Notes one handshake datagram: when (ms since the start), which way, and each record's content type (22
+     * handshake, 20 change cipher spec, 21 alert), epoch and, in epoch 0, the handshake message type (1 hello, 2
+     * server hello, 11 certificate, 12 key exchange, 13 certificate request, 14 hello done, 15 verify, 16 client
+     * key exchange). Handshake thread.
+     */
+    private void trace(boolean out, byte[] buf, int off, int len) {
+        StringBuilder t = trace;
+        if (t == null || state.get() != HANDSHAKING || traced++ >= TRACE_DATAGRAMS) {
+            return;
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - (deadlineNs - timeoutNs));
+        t.append(t.isEmpty() ? "" : " ").append(ms).append(out ? ">" : "<");
+        int at = off;
+        int records = 0;
+        while (at + 13 <= off + len && records++ < 8) {
+            int type = buf[at] & 0xFF;
+            int epoch = (buf[at + 3] & 0xFF) << 8 | (buf[at + 4] & 0xFF);
+            int length = (buf[at + 11] & 0xFF) << 8 | (buf[at + 12] & 0xFF);
+            t.append(records > 1 ? "," : "").append(type);
+            if (epoch != 0) {
+                t.append('e').append(epoch);
+            } else if (type == 22 && at + 13 < off + len) {
+                t.append('.').append(buf[at + 13] & 0xFF);
+            }
+            at += 13 + length;
+        }
+        t.append('/').append(len);
+    }
+
+    /** What the handshake sent and received, for a failure's log line; empty once connected. */
+    String handshakeTrace() {
+        StringBuilder t = trace;
+        return t == null ? "" : t.toString();
+    }
+
     private String reasonFor(Exception e) {
         String reason = failureReason;
         if (reason != null) {
             return reason;
         }
         if (e instanceof TlsTimeoutException || System.nanoTime() - deadlineNs >= 0) {
-            return "timeout";
+            return "timeout (datagrams: " + handshakeTrace() + ")";
         }
         if (e instanceof TlsFatalAlert alert) {
             return "handshake failed: " + AlertDescription.getName(alert.getAlertDescription());
@@ -303,6 +349,7 @@ final class DtlsConnection implements DatagramTransport {
 
     @Override
     public int receive(byte[] buf, int off, int len, int waitMillis) throws IOException {
+        flushFlight(); // BouncyCastle waits for the peer: its flight is complete
         int s = state.get();
         byte[] datagram;
         try {
@@ -335,11 +382,47 @@ final class DtlsConnection implements DatagramTransport {
         }
         int n = Math.min(datagram.length, len);
         System.arraycopy(datagram, 0, buf, off, n);
+        trace(false, buf, off, n);
         return n;
     }
 
     @Override
     public void send(byte[] buf, int off, int len) {
+        synchronized (flight) {
+            if (state.get() == HANDSHAKING && len <= SEND_LIMIT) {
+                // BouncyCastle sends each record of a flight as a datagram of its own: they go out together, as
+                // few datagrams as fit (RFC 6347 4.1.1 allows several records in one), when it waits for the
+                // answer. A flight then arrives whole or not at all, which BouncyCastle needs: a change cipher
+                // spec that overtakes a lost message before it makes that message's resend unreadable (its
+                // epoch is left behind) and the handshake never completes.
+                if (flightLength + len > SEND_LIMIT) {
+                    flushFlight();
+                }
+                System.arraycopy(buf, off, flight, flightLength, len);
+                flightLength += len;
+                return;
+            }
+            flushFlight();
+        }
+        sendNow(buf, off, len);
+    }
+
+    /** Records of the current flight not sent yet ({@link #send}); guarded by itself. */
+    private final byte[] flight = new byte[SEND_LIMIT];
+    private int flightLength;
+
+    /** Sends the records gathered of the current flight as one datagram, if any. */
+    private void flushFlight() {
+        synchronized (flight) {
+            if (flightLength > 0) {
+                sendNow(flight, 0, flightLength);
+                flightLength = 0;
+            }
+        }
+    }
+
+    private void sendNow(byte[] buf, int off, int len) {
+        trace(true, buf, off, len);
         try {
             sender.send(buf, off, len);
         } catch (RuntimeException e) {
