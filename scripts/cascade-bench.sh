@@ -5,7 +5,7 @@
 #   last mile        delay 15 ms, jitter 3 ms, loss 2 %, each way (both users, both cases)
 #   (a) long haul    the Californian's path to the New York node: 15 + 31 = 46 ms, jitter 3 ms, loss 2 %
 #   (b) backbone     the relay link between the nodes: 31 ms each way (RTT 62 ms, AWS us-east-1 <-> us-west-1), no loss
-# Subscribers NACK video and publishers resend (--nack); a packet counts as delivered only within 150 ms of
+# Subscribers NACK audio and video and publishers resend (--nack); a packet counts as delivered only within 150 ms of
 # being sent. Each run writes JSON to $OUT; scripts/cascade_table.py prints the medians (CASCADE.md quotes them).
 #
 # Usage: bash scripts/cascade-bench.sh            (RUNS=3 DUR=20s OUT=benchmarks/results/cascade)
