@@ -53,7 +53,7 @@ cleanup() {
   if [ -n "${docker_ok:-}" ]; then
     docker rm -f "$CONTAINER" >/dev/null 2>&1 || true
     if [ ${#compose[@]} -gt 0 ] && [ -n "${compose_up:-}" ]; then
-      SFU_IMAGE=$IMAGE timeout 60 "${compose[@]}" -f docker/compose.yaml -p "$PROJECT" down -t 5 >/dev/null 2>&1 || true
+      SFU_IMAGE=$IMAGE timeout 60 "${compose[@]}" -f docker/compose.yaml -p "$PROJECT" down -v -t 5 >/dev/null 2>&1 || true
     fi
   fi
   if [ -n "$started_dockerd" ]; then

@@ -146,9 +146,17 @@ public final class SfuConfig {
     }
 
     public static final class Dtls {
-        /** PEM certificate and PKCS#8 key; both empty: an ECDSA P-256 certificate is made at start. */
+        /**
+         * PEM certificate and PKCS#8 key; both empty: the one kept in {@link #stateDir}, or with no state directory an
+         * ECDSA P-256 certificate made at start.
+         */
         public String certificate;
         public String privateKey;
+        /**
+         * Where the node keeps the certificate it makes, so its DTLS identity (the fingerprint its peers and clients
+         * see) survives a restart; made at first start, renewed 30 days before it expires. Empty: a new one each start.
+         */
+        public String stateDir;
     }
 
     public static final class Auth {
@@ -237,6 +245,7 @@ public final class SfuConfig {
         }
         if ((v = env.get("SFU_DTLS_CERTIFICATE")) != null) dtls.certificate = v;
         if ((v = env.get("SFU_DTLS_PRIVATE_KEY")) != null) dtls.privateKey = v;
+        if ((v = env.get("SFU_STATE_DIR")) != null) dtls.stateDir = v.isBlank() ? null : v;
         if ((v = env.get("SFU_KEYS")) != null) {
             auth.keys = new LinkedHashMap<>();
             for (String pair : splitList(v)) {

@@ -59,9 +59,10 @@ public final class SfuNode implements AutoCloseable {
         new ProcessorMetrics().bindTo(registry);
         new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(registry); // pauses stall forwarding
         new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
-        DtlsCertificate certificate = config.dtls.certificate == null
-                ? DtlsCertificate.generate()
-                : DtlsCertificate.load(Path.of(config.dtls.certificate), Path.of(config.dtls.privateKey));
+        DtlsCertificate certificate = config.dtls.certificate != null
+                ? DtlsCertificate.load(Path.of(config.dtls.certificate), Path.of(config.dtls.privateKey))
+                : config.dtls.stateDir != null ? DtlsCertificate.loadOrCreate(Path.of(config.dtls.stateDir))
+                : DtlsCertificate.generate();
         MediaConfig mediaConfig = new MediaConfig(config.media.bind, config.media.port, config.media.advertise,
                 Duration.ofSeconds(config.media.consentTimeoutSeconds),
                 Duration.ofSeconds(config.media.dtlsHandshakeTimeoutSeconds), config.media.workerCount(),

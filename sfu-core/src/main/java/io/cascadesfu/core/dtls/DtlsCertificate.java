@@ -66,6 +66,67 @@ public final class DtlsCertificate {
 
     /** A fresh P-256 key and a self-signed certificate, CN=cascade-sfu, valid 30 days back to one year ahead. */
     public static DtlsCertificate generate() {
+        return generatePem().certificate;
+    }
+
+    /** File names of the certificate and key that {@link #loadOrCreate} keeps in its directory. */
+    public static final String CERTIFICATE_FILE = "dtls-certificate.pem";
+    public static final String KEY_FILE = "dtls-key.pem";
+    /** A kept certificate is replaced this long before it expires. */
+    static final Duration RENEW_BEFORE_EXPIRY = Duration.ofDays(30);
+
+    /**
+     * The certificate kept in {@code dir} ({@value #CERTIFICATE_FILE}, {@value #KEY_FILE}), so that a node keeps its
+     * identity (and fingerprint) across restarts; made and written there (the key readable by its owner only)
+     * when there is none, or when the one there expires within 30 days.
+     *
+     * @throws IllegalArgumentException if the files are there but unreadable or do not belong together, or the
+     *         directory cannot be written
+     */
+    public static DtlsCertificate loadOrCreate(Path dir) {
+        Path cert = dir.resolve(CERTIFICATE_FILE);
+        Path key = dir.resolve(KEY_FILE);
+        if (Files.exists(cert) || Files.exists(key)) {
+            DtlsCertificate kept = load(cert, key);
+            X509CertificateHolder holder = readPem(cert, X509CertificateHolder.class, "a certificate");
+            if (holder.getNotAfter().toInstant().isAfter(Instant.now().plus(RENEW_BEFORE_EXPIRY))) {
+                return kept;
+            }
+        }
+        Generated made = generatePem();
+        try {
+            Files.createDirectories(dir);
+            writePrivate(key, made.keyPem);
+            Files.writeString(cert, made.certificatePem, StandardCharsets.US_ASCII);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException(dir + ": cannot keep the DTLS certificate there (" + e.getMessage()
+                    + ")", e);
+        }
+        return made.certificate;
+    }
+
+    private static void writePrivate(Path file, String pem) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        }
+        Files.writeString(tmp, pem, StandardCharsets.US_ASCII);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private record Generated(DtlsCertificate certificate, String certificatePem, String keyPem) {
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n"
+                + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+                + "\n-----END " + type + "-----\n";
+    }
+
+    private static Generated generatePem() {
         try {
             KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
             generator.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
@@ -76,7 +137,10 @@ public final class DtlsCertificate {
             X509CertificateHolder holder = new JcaX509v3CertificateBuilder(name, serial,
                 Date.from(now.minus(VALID_BEFORE_NOW)), Date.from(now.plus(VALID_AFTER_NOW)), name, keyPair.getPublic())
                 .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keyPair.getPrivate()));
-            return new DtlsCertificate(holder.getEncoded(), PrivateKeyFactory.createKey(keyPair.getPrivate().getEncoded()));
+            byte[] der = holder.getEncoded();
+            byte[] pkcs8 = keyPair.getPrivate().getEncoded();
+            return new Generated(new DtlsCertificate(der, PrivateKeyFactory.createKey(pkcs8)),
+                    pem("CERTIFICATE", der), pem("PRIVATE KEY", pkcs8));
         } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
             throw new IllegalStateException("cannot generate the DTLS certificate", e);
         }

@@ -45,6 +45,24 @@ class DtlsCertificateTest {
     }
 
     @Test
+    void aStateDirectoryKeepsTheNodesCertificateAcrossRestarts() throws Exception {
+        Path state = dir.resolve("state");
+        DtlsCertificate first = DtlsCertificate.loadOrCreate(state);
+        assertTrue(Files.exists(state.resolve(DtlsCertificate.CERTIFICATE_FILE)));
+        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"),
+            Files.getPosixFilePermissions(state.resolve(DtlsCertificate.KEY_FILE)), "the key is its owner's alone");
+        DtlsCertificate again = DtlsCertificate.loadOrCreate(state);
+        assertEquals(first.fingerprintSha256(), again.fingerprintSha256(), "the same identity after a restart");
+        // It still handshakes: the key read back belongs to the certificate.
+        DtlsSessionTest.assertHandshakeSucceeds(again, DtlsCertificate.generate());
+
+        Files.writeString(state.resolve(DtlsCertificate.KEY_FILE), "not a key");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> DtlsCertificate.loadOrCreate(state));
+        assertTrue(e.getMessage().contains(DtlsCertificate.KEY_FILE), e.getMessage());
+    }
+
+    @Test
     void loadsPemFilesAndKeepsTheFingerprint() throws Exception {
         DtlsCertificate original = DtlsCertificate.generate();
         // Write a certificate with a fresh key, both through the JDK's own encoders.
