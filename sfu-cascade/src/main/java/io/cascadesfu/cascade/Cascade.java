@@ -288,14 +288,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
             for (String p : up) {
                 bus.send(p, m);
             }
-            java.util.Set<String> roomNames = new java.util.TreeSet<>(routes.keySet());
-            remoteStates.values().forEach(byRoom -> roomNames.addAll(byRoom.keySet()));
-            for (String room : roomNames) {
-                if (rooms.coreRoom(room) != null && reroute(room)) {
-                    applyOthers(room, null);
-                    broadcastState(room, null);
-                }
-            }
+            rerouteAll(false);
         } catch (RuntimeException e) {
             log.warn("cascade: sharing round trips failed: {}", e.toString());
         }
@@ -1192,15 +1185,27 @@ public final class Cascade implements RoomManager.CascadeHooks {
         if (wasDown) {
             log.info("cascade: the relay path from {} works again; its participants come directly", peer);
         }
+        rerouteAll(wasDown); // and this node passes that peer's participants on again
+    }
+
+    /**
+     * Weighs the routes of every room here again; a room whose routes moved is applied and its state sent to the
+     * peers, as is every room when {@code broadcastAll} (what this node passes on changed). Control thread.
+     */
+    private void rerouteAll(boolean broadcastAll) {
         java.util.Set<String> roomNames = new java.util.TreeSet<>(routes.keySet());
         roomNames.addAll(rooms.roomNames());
+        remoteStates.values().forEach(byRoom -> roomNames.addAll(byRoom.keySet()));
         for (String room : roomNames) {
-            boolean moved = rooms.coreRoom(room) != null && reroute(room);
+            if (rooms.coreRoom(room) == null) {
+                continue;
+            }
+            boolean moved = reroute(room);
             if (moved) {
                 applyOthers(room, null);
             }
-            if (moved || wasDown) {
-                broadcastState(room, null); // this node passes that peer's participants on again
+            if (moved || broadcastAll) {
+                broadcastState(room, null);
             }
         }
     }
