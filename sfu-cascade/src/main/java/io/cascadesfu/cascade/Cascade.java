@@ -59,6 +59,7 @@ public final class Cascade implements RoomManager.CascadeHooks {
     private final String relayBindHost;
     /** Told to dialing peers instead of the served endpoint's candidate; null: the candidate. */
     private final InetSocketAddress linkAdvertise;
+    private final Map<String, InetSocketAddress> linkAdvertiseFor;
     private ClusterBus bus;
     /** The last room_state each peer sent, per room: peer -> room -> participants. */
     private final Map<String, Map<String, JsonNode>> remoteStates = new HashMap<>();
@@ -250,11 +251,18 @@ public final class Cascade implements RoomManager.CascadeHooks {
      */
     public Cascade(MediaEngine engine, RoomManager rooms, String nodeId, String relayBindHost,
                    InetSocketAddress linkAdvertise) {
+        this(engine, rooms, nodeId, relayBindHost, linkAdvertise, Map.of());
+    }
+
+    /** @param linkAdvertiseFor per peer id, what that peer is told instead of {@code linkAdvertise} */
+    public Cascade(MediaEngine engine, RoomManager rooms, String nodeId, String relayBindHost,
+                   InetSocketAddress linkAdvertise, Map<String, InetSocketAddress> linkAdvertiseFor) {
         this.engine = engine;
         this.rooms = rooms;
         this.nodeId = nodeId;
         this.relayBindHost = relayBindHost;
         this.linkAdvertise = linkAdvertise;
+        this.linkAdvertiseFor = Map.copyOf(linkAdvertiseFor);
     }
 
     /** Connects the cascade to its control channel; call before the first peer comes up. */
@@ -1292,7 +1300,8 @@ public final class Cascade implements RoomManager.CascadeHooks {
         IceCredentials local = IceCredentials.random();
         w.link.accept(local, ufrag, pwd, fingerprint);
         w.requestedAtNs = 0;
-        InetSocketAddress media = linkAdvertise != null ? linkAdvertise : w.link.worker().candidates().get(0);
+        InetSocketAddress media = linkAdvertiseFor.getOrDefault(peer,
+                linkAdvertise != null ? linkAdvertise : w.link.worker().candidates().get(0));
         bus.send(peer, pairMessage("pair_answer").put("wire", number).put("ufrag", local.ufrag())
                 .put("pwd", local.pwd()).put("fingerprint", engine.fingerprintSha256())
                 .put("host", media.getHostString()).put("port", media.getPort()));

@@ -85,6 +85,11 @@ public final class SfuConfig {
          * NAT's public address, or an impairment relay in front of the media port); empty for the candidate.
          */
         public String linkAdvertise = "";
+        /**
+         * Per peer id, {@code host:port} told to that peer instead of {@link #linkAdvertise} (a private address for a
+         * peer in the same VPC, or one impairment relay per node pair in the cascade benchmark).
+         */
+        public Map<String, String> linkAdvertiseFor = new LinkedHashMap<>();
 
         public boolean enabled() {
             return secret != null && !secret.isEmpty();
@@ -283,6 +288,17 @@ public final class SfuConfig {
         if ((v = env.get("SFU_CLUSTER_PORT")) != null) cluster.port = parseInt("SFU_CLUSTER_PORT", v);
         if ((v = env.get("SFU_CLUSTER_PEERS")) != null) cluster.peers = splitList(v);
         if ((v = env.get("SFU_CLUSTER_LINK_ADVERTISE")) != null) cluster.linkAdvertise = v.trim();
+        if ((v = env.get("SFU_CLUSTER_LINK_ADVERTISE_FOR")) != null) {
+            cluster.linkAdvertiseFor = new LinkedHashMap<>();
+            for (String entry : splitList(v)) {
+                int eq = entry.indexOf('=');
+                if (eq <= 0) {
+                    throw new ConfigException("SFU_CLUSTER_LINK_ADVERTISE_FOR: \"" + entry
+                            + "\" is not peer=IP:port");
+                }
+                cluster.linkAdvertiseFor.put(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
+            }
+        }
         if ((v = env.get("SFU_ADMIN_KEY")) != null) admin.key = v.trim();
         if ((v = env.get("SFU_PUBLIC_URL")) != null) cluster.publicUrl = v.trim();
         if ((v = env.get("SFU_REDIS_URL")) != null) cluster.redis = v.trim();
@@ -390,6 +406,7 @@ public final class SfuConfig {
                 parsePeer(peer);
             }
             linkAdvertise();
+            linkAdvertiseFor();
         }
         if (admin.enabled() && (admin.key.length() < Admin.MIN_KEY_CHARS || admin.key.length() > 1024
                 || !admin.key.chars().allMatch(ch -> ch > 0x20 && ch < 0x7f))) {
@@ -431,7 +448,28 @@ public final class SfuConfig {
      * {@code host:port} with an IP address (a peer's ICE checks go there, no name is resolved).
      */
     java.net.InetSocketAddress linkAdvertise() {
-        String v = cluster.linkAdvertise == null ? "" : cluster.linkAdvertise.trim();
+        return linkAddress("cluster.linkAdvertise (SFU_CLUSTER_LINK_ADVERTISE)", cluster.linkAdvertise);
+    }
+
+    /** {@link Cluster#linkAdvertiseFor} as addresses by peer id; a {@link ConfigException} names a bad entry. */
+    Map<String, java.net.InetSocketAddress> linkAdvertiseFor() {
+        Map<String, java.net.InetSocketAddress> out = new LinkedHashMap<>();
+        cluster.linkAdvertiseFor.forEach((peer, address) -> {
+            String what = "cluster.linkAdvertiseFor." + peer + " (SFU_CLUSTER_LINK_ADVERTISE_FOR)";
+            if (peer == null || !peer.matches("[A-Za-z0-9_-]{1,32}")) {
+                throw new ConfigException(what + ": \"" + peer + "\" is not a node id");
+            }
+            java.net.InetSocketAddress a = linkAddress(what, address);
+            if (a == null) {
+                throw new ConfigException(what + ": empty, expected IP:port");
+            }
+            out.put(peer, a);
+        });
+        return out;
+    }
+
+    private static java.net.InetSocketAddress linkAddress(String what, String value) {
+        String v = value == null ? "" : value.trim();
         if (v.isEmpty()) {
             return null;
         }
@@ -444,14 +482,12 @@ public final class SfuConfig {
         boolean literal = host.matches("[0-9.]+") && host.split("\\.", -1).length == 4 || host.contains(":");
         if (!literal || port.isEmpty() || port.length() > 5 || !port.chars().allMatch(Character::isDigit)
                 || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
-            throw new ConfigException("cluster.linkAdvertise (SFU_CLUSTER_LINK_ADVERTISE): \"" + v
-                    + "\" is not IP:port");
+            throw new ConfigException(what + ": \"" + v + "\" is not IP:port");
         }
         try {
             return new java.net.InetSocketAddress(java.net.InetAddress.getByName(host), Integer.parseInt(port));
         } catch (java.net.UnknownHostException e) {
-            throw new ConfigException("cluster.linkAdvertise (SFU_CLUSTER_LINK_ADVERTISE): \"" + v
-                    + "\" is not IP:port");
+            throw new ConfigException(what + ": \"" + v + "\" is not IP:port");
         }
     }
 

@@ -140,7 +140,7 @@ public final class SfuNode implements AutoCloseable {
                 config.cluster.nodeId, config.cluster.region, config.cluster.secret, config.cluster.bind,
                 config.cluster.port, peers, config.cluster.publicUrl);
         io.cascadesfu.cascade.Cascade cascade = new io.cascadesfu.cascade.Cascade(engine, rooms,
-                config.cluster.nodeId, config.media.bind, config.linkAdvertise());
+                config.cluster.nodeId, config.media.bind, config.linkAdvertise(), config.linkAdvertiseFor());
         this.cascade = cascade;
         io.micrometer.core.instrument.Gauge.builder("sfu.cascade.relays", cascade,
                 io.cascadesfu.cascade.Cascade::servedRelays)

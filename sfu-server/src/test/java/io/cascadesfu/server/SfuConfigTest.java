@@ -500,6 +500,22 @@ class SfuConfigTest {
         assertEquals(new java.net.InetSocketAddress("10.0.0.7", 4000), SfuConfig.load(null, env).linkAdvertise());
     }
 
+    @Test
+    void aPeerCanBeToldAnAddressOfItsOwnForItsRelayLink() throws IOException {
+        java.util.HashMap<String, String> env = new java.util.HashMap<>(Map.of("SFU_NODE_ID", "a",
+                "SFU_CLUSTER_SECRET", SECRET, "SFU_CLUSTER_LINK_ADVERTISE_FOR", "b=127.0.0.1:4001, c=10.0.0.8:4002"));
+        assertEquals(Map.of("b", new java.net.InetSocketAddress("127.0.0.1", 4001),
+                "c", new java.net.InetSocketAddress("10.0.0.8", 4002)), SfuConfig.load(null, env).linkAdvertiseFor());
+        SfuConfig fromFile = SfuConfig.load(yaml("dev: true\ncluster:\n  linkAdvertiseFor:\n    b: \"127.0.0.1:4003\"\n"),
+                Map.of("SFU_NODE_ID", "a", "SFU_CLUSTER_SECRET", SECRET));
+        assertEquals(Map.of("b", new java.net.InetSocketAddress("127.0.0.1", 4003)), fromFile.linkAdvertiseFor());
+        for (String bad : new String[] {"b", "b=", "b=relay.example:4000", "b c=127.0.0.1:1"}) {
+            String message = refused(null, Map.of("SFU_NODE_ID", "a", "SFU_CLUSTER_SECRET", SECRET,
+                    "SFU_CLUSTER_LINK_ADVERTISE_FOR", bad));
+            assertTrue(message.contains("SFU_CLUSTER_LINK_ADVERTISE_FOR"), bad + ": " + message);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "relay.example:4000",
             ":4000", "1.2.3:4000", "127.0.0.1:4x"})
