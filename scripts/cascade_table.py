@@ -15,6 +15,8 @@ import sys
 folders = sys.argv[1:]
 STALL_P90_MS = 100
 CASES = {"a": "(a) one node in New York", "b": "(b) cascade: nearest node each"}
+if os.environ.get("CASES"):  # e.g. the three-region benchmark: CASES='{"a": "...", "b": "...", "c": "..."}'
+    CASES = json.loads(os.environ["CASES"])
 METRICS = [("residual loss %", lambda k: k["residualLossPercent"]),
            ("never arrived %", lambda k: k["lossPercent"]),
            ("latency p50 ms", lambda k: k["latencyMs"]["p50"]),
@@ -59,11 +61,12 @@ def show(title, rows):
         print("| " + " | ".join(str(v) for v in r) + " |")
     for kind in ("audio", "video"):
         a = next((r for r in rows if r[1] == kind and r[0] == CASES["a"]), None)
-        b = next((r for r in rows if r[1] == kind and r[0] == CASES["b"]), None)
-        if a and b:
-            ratio = f"{a[3] / b[3]:.1f}x" if b[3] > 0 else "inf"
-            print(f"\n{kind}: residual loss (a)/(b) = {ratio}, latency p95 (b) - (a) = {b[6] - a[6]:+.1f} ms,"
-                  f" p99 (b) - (a) = {b[7] - a[7]:+.1f} ms")
+        for other in [c for c in CASES if c != "a"]:
+            b = next((r for r in rows if r[1] == kind and r[0] == CASES[other]), None)
+            if a and b:
+                ratio = f"{a[3] / b[3]:.1f}x" if b[3] > 0 else "inf"
+                print(f"\n{kind}: residual loss (a)/({other}) = {ratio}, latency p95 ({other}) - (a) = "
+                      f"{b[6] - a[6]:+.1f} ms, p99 ({other}) - (a) = {b[7] - a[7]:+.1f} ms")
 
 
 all_rows = table(runs)
@@ -72,6 +75,31 @@ clean_rows = table(clean)
 show(f"Medians over every run ({len(runs)} runs)", all_rows)
 show(f"Medians over the runs without a stall ({len(clean)} of {len(runs)}: audio latency p90 > {STALL_P90_MS} ms "
      "marks a stall)", clean_rows)
+
+# PAIR="1,2": the residual loss between those two participants alone (both ways), per case and kind.
+if os.environ.get("PAIR"):
+    pair = {int(i) for i in os.environ["PAIR"].split(",")}
+    print(f"\nResidual loss between participants {sorted(pair)} only (medians over every run)\n")
+    print("| case | kind | runs | residual loss % |\n|---|---|---|---|")
+    for kind in ("audio", "video"):
+        for case in CASES:
+            values = []
+            for folder in folders:
+                for path in sorted(glob.glob(os.path.join(folder, f"{case}-*.json"))):
+                    s = json.load(open(path))
+                    if s["failed"] > 0:
+                        continue
+                    expected = in_time = 0
+                    for p in s["participantResults"]:
+                        me = int(p["identity"].rsplit("-", 1)[1])
+                        for st in p["streams"]:
+                            if st["kind"] == kind and me in pair and st["sender"] in pair and st["sender"] != me:
+                                expected += st["expected"]
+                                in_time += st["inTime"]
+                    if expected:
+                        values.append(100.0 * (expected - in_time) / expected)
+            if values:
+                print(f"| {CASES[case]} | {kind} | {len(values)} | {statistics.median(values):.2f} |")
 
 with open(os.path.join(folders[0], "cascade.csv"), "w", newline="") as f:
     w = csv.writer(f)

@@ -119,6 +119,21 @@ class LoadRunIntegrationTest {
      * injected loss. Audio only, 4 participants, 8 s: 4 × 3 streams × 50 packets/s ≈ 4800 packets, so the
      * binomial standard deviation of the loss is about 0.3 %.
      */
+    /**
+     * A round trip longer than the 100 ms between ICE checks (California-Frankfurt is ~150 ms): the answer to a
+     * check arrives after the next check went. It counts all the same; before, only the newest check's answer did,
+     * and such a path never connected.
+     */
+    @Test
+    void participantsBehindAPathWithA160msRoundTripConnect() throws Exception {
+        LoadSummary s = run("--url", url(), "--participants", "2", "--duration", "3s", "--ramp", "10/s",
+                "--connect-timeout", "20s", "--impair", "delay=80ms");
+        assertEquals(2, s.connected(), "both connect: " + s.failures());
+        assertEquals(4, s.streamsReceiving(), "every stream flows");
+        assertTrue(s.latencyMs().p50() >= 160 && s.latencyMs().p50() <= 200,
+                "80 ms up from the publisher, 80 ms down to the subscriber: p50 " + s.latencyMs().p50());
+    }
+
     @Test
     void measuresInjectedDelayAndLoss() throws Exception {
         LoadSummary s = run("--url", url(), "--shape", "audio", "--participants", "4", "--duration", "8s",

@@ -97,7 +97,15 @@ public final class RtcClient implements AutoCloseable {
     private volatile Channel channel;
     private Remote remote;
     private byte[] remoteKey;
-    private final byte[] pendingTransaction = new byte[12];
+    /**
+     * The transaction ids of the last checks sent, newest at {@link #nextTransaction} - 1: an answer to any of them
+     * counts. Checks go every 100 ms until connected, so on a path with a longer round trip (between regions:
+     * 150 ms California-Frankfurt) the answer to a check comes after the next one was sent.
+     */
+    private final byte[][] recentTransactions = new byte[RECENT_TRANSACTIONS][12];
+    private int nextTransaction;
+    /** Checks whose answers still count: 3.2 s of them before connecting. */
+    static final int RECENT_TRANSACTIONS = 32;
     private boolean iceConnected;
     private DtlsClientSession dtls;
     private volatile SrtpSession srtp;
@@ -292,9 +300,11 @@ public final class RtcClient implements AutoCloseable {
             return;
         }
         if (!consentPaused) {
-            ThreadLocalRandom.current().nextBytes(pendingTransaction);
+            byte[] transaction = recentTransactions[nextTransaction];
+            nextTransaction = (nextTransaction + 1) % RECENT_TRANSACTIONS;
+            ThreadLocalRandom.current().nextBytes(transaction);
             ByteBuf out = channel.alloc().directBuffer(256);
-            Stun.writeBindingRequest(out, pendingTransaction, remote.iceUfrag() + ":" + local.ufrag(), remoteKey,
+            Stun.writeBindingRequest(out, transaction, remote.iceUfrag() + ":" + local.ufrag(), remoteKey,
                     0x7E7F_00FFL, true, true, tieBreaker);
             writeOut(channel, out);
             checksSent++;
@@ -410,9 +420,19 @@ public final class RtcClient implements AutoCloseable {
         }
     }
 
+    private boolean isRecentTransaction(byte[] id) {
+        long sent = Math.min(checksSent, RECENT_TRANSACTIONS);
+        for (int i = 0; i < sent; i++) {
+            if (Arrays.equals(id, recentTransactions[i])) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void onStun(ByteBuf buf) {
         if (stun.parse(buf) != StunParseResult.OK || stun.messageClass() != StunMessage.CLASS_SUCCESS
-                || !Arrays.equals(stun.transactionId(), pendingTransaction)
+                || !isRecentTransaction(stun.transactionId())
                 || !Stun.verifyMessageIntegrity(buf, stun, remoteKey)) {
             stunIgnored++;
             return;
