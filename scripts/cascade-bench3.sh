@@ -96,12 +96,16 @@ cascade() { # json duration warmup
 summary_lines() { grep -E "^(participants|streams|nack|audio|video):" || true; }
 load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
 links() { # node-http: its relay links (peer:direction:tracks) and detours (origin->via), from /admin/links
-  curl -fs "http://127.0.0.1:$1/admin/links" -H "Authorization: Bearer $ADMIN_KEY" | python3 -c '
+  curl -fs "http://127.0.0.1:$1/admin/links" -H "Authorization: Bearer $ADMIN_KEY" | python3 -c "$LINKS_PY"
+}
+LINKS_PY=$(cat <<'PY'
 import json, sys
 d = json.load(sys.stdin)
-print(" ".join(f"{l[\"peer\"]}:{l[\"direction\"]}:{l[\"tracks\"]}" for l in d["links"]),
-      "| detours:", " ".join(f"{x[\"origin\"]}->{x[\"via\"]}" for x in d["detours"]) or "none")'
-}
+links = " ".join(f"{l['peer']}:{l['direction']}:{l['tracks']}" for l in d["links"])
+detours = " ".join(f"{x['origin']}->{x['via']}" for x in d["detours"]) or "none"
+print(f"{links} | detours: {detours}")
+PY
+)
 
 echo "== warm-up (not counted)"
 { one_node "$OUT/warmup-a.json" 8s || true; } | summary_lines
@@ -134,4 +138,4 @@ done
 grep -h "^relay" "$OUT"/relay-*.log 2>/dev/null || true
 grep -h "now come\|works again\|not up after" "$OUT"/node-*.log | tail -8 || true
 CASES='{"a": "(a) one node in Virginia", "b": "(b) cascade: nearest node each", "c": "(c) cascade, California-Frankfurt through Virginia"}' \
-  PAIR=1,2 python3 scripts/cascade_table.py "$OUT"
+  PAIR=1,2 STALL_P90_MS=140 python3 scripts/cascade_table.py "$OUT"
