@@ -120,22 +120,20 @@ except ImportError:
     print("\n(matplotlib not installed: no PNG; cascade.csv has every run)", file=sys.stderr)
     sys.exit(0)
 fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+width = 0.8 / len(CASES)
 for ax, (title, col) in zip(axes, [("residual loss % (>150 ms or lost)", 3), ("latency p95 ms", 6),
-                                   ("jitter p50 ms", 8)]):
-    labels, va, vb = [], [], []
-    for kind in ("audio", "video"):
-        a = next((r for r in all_rows if r[1] == kind and r[0] == CASES["a"]), None)
-        b = next((r for r in all_rows if r[1] == kind and r[0] == CASES["b"]), None)
-        if a and b:
-            labels.append(kind)
-            va.append(a[col])
-            vb.append(b[col])
-    x = range(len(labels))
-    ax.bar([i - 0.2 for i in x], va, 0.4, label=CASES["a"])
-    ax.bar([i + 0.2 for i in x], vb, 0.4, label=CASES["b"])
-    ax.set_xticks(list(x), labels)
+                                   ("latency p99 ms", 7)]):
+    kinds = ["audio", "video"]
+    for n, case in enumerate(CASES):
+        values = []
+        for kind in kinds:
+            row = next((r for r in all_rows if r[1] == kind and r[0] == CASES[case]), None)
+            values.append(row[col] if row else 0)
+        ax.bar([i - 0.4 + width * (n + 0.5) for i in range(len(kinds))], values, width, label=CASES[case])
+    ax.set_xticks(list(range(len(kinds))), kinds)
     ax.set_title(title)
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize=7)
 fig.tight_layout()
-fig.savefig("benchmarks/cascade.png", dpi=110)
-print("plot written to benchmarks/cascade.png")
+plot = os.environ.get("PLOT", "benchmarks/cascade.png")
+fig.savefig(plot, dpi=110)
+print(f"plot written to {plot}")
