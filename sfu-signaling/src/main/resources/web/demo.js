@@ -276,7 +276,9 @@ async function join(roomName, name) {
   try {
     await room.connect((nodeUrl) => fetchToken(nodeUrl, roomName, name));
     createTile('local', name, { local: true });
-    const stream = await room.publish({ audio: true, video: { width: captureSize.width, height: captureSize.height } });
+    // ?red=1: audio with redundancy (RFC 2198), for lossy last miles.
+    const stream = await room.publish({ audio: true, video: { width: captureSize.width, height: captureSize.height },
+      audioRedundancy: pageParams.get('red') === '1' });
     attachStream(tiles.get('local'), stream);
     updateControls();
     record('published');
@@ -365,6 +367,7 @@ async function stats() {
       frameHeight: s.frameHeight ?? 0,
       packetsLost: s.packetsLost ?? 0,
       nackCount: s.nackCount ?? 0,
+      codec: report.get(s.codecId)?.mimeType ?? null,
     });
   });
   return out;
@@ -375,7 +378,8 @@ async function publishStats() {
   const pc = room?._publisher;
   if (!pc) return [];
   const out = [];
-  (await pc.getStats()).forEach((s) => {
+  const report = await pc.getStats();
+  report.forEach((s) => {
     if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate != null) {
       // The browser's bandwidth estimate toward the node (from the node's transport-cc feedback).
       out.push({ kind: 'transport', availableOutgoingBitrate: s.availableOutgoingBitrate });
@@ -390,6 +394,7 @@ async function publishStats() {
       packetsSent: s.packetsSent ?? 0,
       nackCount: s.nackCount ?? 0,
       retransmittedPacketsSent: s.retransmittedPacketsSent ?? 0,
+      codec: report.get(s.codecId)?.mimeType ?? null,
     });
   });
   return out;
