@@ -97,7 +97,6 @@ public final class SimpleConsumer extends Consumer {
         }
     }
 
-
     /** Whether this subscriber's NACKs are answered: always for video, for audio when it negotiated NACK. */
     boolean resendsOnNack() {
         return producer.kind() == TrackKind.VIDEO || params.audioNack();
