@@ -276,9 +276,7 @@ async function join(roomName, name) {
   try {
     await room.connect((nodeUrl) => fetchToken(nodeUrl, roomName, name));
     createTile('local', name, { local: true });
-    // ?red=1: audio with redundancy (RFC 2198), for lossy last miles.
-    const stream = await room.publish({ audio: true, video: { width: captureSize.width, height: captureSize.height },
-      audioRedundancy: pageParams.get('red') === '1' });
+    const stream = await room.publish({ audio: true, video: { width: captureSize.width, height: captureSize.height } });
     attachStream(tiles.get('local'), stream);
     updateControls();
     record('published');
@@ -367,7 +365,6 @@ async function stats() {
       frameHeight: s.frameHeight ?? 0,
       packetsLost: s.packetsLost ?? 0,
       nackCount: s.nackCount ?? 0,
-      codec: report.get(s.codecId)?.mimeType ?? null,
     });
   });
   return out;
@@ -378,8 +375,7 @@ async function publishStats() {
   const pc = room?._publisher;
   if (!pc) return [];
   const out = [];
-  const report = await pc.getStats();
-  report.forEach((s) => {
+  (await pc.getStats()).forEach((s) => {
     if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate != null) {
       // The browser's bandwidth estimate toward the node (from the node's transport-cc feedback).
       out.push({ kind: 'transport', availableOutgoingBitrate: s.availableOutgoingBitrate });
@@ -394,7 +390,6 @@ async function publishStats() {
       packetsSent: s.packetsSent ?? 0,
       nackCount: s.nackCount ?? 0,
       retransmittedPacketsSent: s.retransmittedPacketsSent ?? 0,
-      codec: report.get(s.codecId)?.mimeType ?? null,
     });
   });
   return out;

@@ -249,21 +249,6 @@ function withOpusNack(sdp, requiredIn = null) {
   return sections.join('\r\n');
 }
 
-/**
- * Puts red first in an audio transceiver's codec preferences, so that the browser sends Opus with redundancy
- * (Chromium negotiates red by default but sends plain Opus unless red comes first). No-op where unsupported.
- */
-function preferRed(transceiver) {
-  const codecs = globalThis.RTCRtpSender?.getCapabilities?.('audio')?.codecs ?? [];
-  const red = codecs.filter((c) => c.mimeType.toLowerCase() === 'audio/red');
-  if (!red.length || typeof transceiver.setCodecPreferences !== 'function') return;
-  try {
-    transceiver.setCodecPreferences([...red, ...codecs.filter((c) => c.mimeType.toLowerCase() !== 'audio/red')]);
-  } catch (e) {
-    console.warn(`cascade-sfu: audio redundancy not available (${e.message})`);
-  }
-}
-
 /** setLocalDescription with `munged`, or with `description` as made if the browser refuses the change. */
 async function setLocalMunged(pc, description, munged) {
   if (munged === description.sdp) return pc.setLocalDescription(description);
@@ -418,8 +403,6 @@ export class Room extends Emitter {
    *   or {stream: MediaStream}; `videoEncodings` is passed to addTransceiver as sendEncodings. Without it, a
    *   camera of at least 960x540 is sent in three simulcast layers (a quarter, half and full size; each
    *   subscriber gets the one that fits how it shows the video); `simulcast: false` sends one.
-   *   `audioRedundancy: true` sends audio as red (RFC 2198: each packet carries the previous one too), which
-   *   covers a lost packet without a round trip, for about twice the audio bitrate; the node passes it on.
    * @returns {Promise<MediaStream>} the local stream
    */
   async publish(options = { audio: true, video: true }) {
@@ -433,11 +416,7 @@ export class Room extends Emitter {
       });
     }
     this.localStream = stream;
-    this._publishOptions = {
-      videoEncodings: options.videoEncodings,
-      simulcast: options.simulcast !== false,
-      audioRedundancy: options.audioRedundancy === true,
-    };
+    this._publishOptions = { videoEncodings: options.videoEncodings, simulcast: options.simulcast !== false };
     for (const track of stream.getTracks()) {
       if (this._mutedKinds[track.kind]) track.enabled = false;
     }
@@ -581,8 +560,7 @@ export class Room extends Emitter {
         const encodings = this._publishOptions.videoEncodings ?? defaultVideoEncodings(track, this._publishOptions);
         if (encodings) init.sendEncodings = encodings;
       }
-      const transceiver = pc.addTransceiver(track, init);
-      if (track.kind === 'audio' && this._publishOptions.audioRedundancy) preferRed(transceiver);
+      pc.addTransceiver(track, init);
     }
     const offer = await pc.createOffer();
     await setLocalMunged(pc, offer, withOpusNack(offer.sdp));
