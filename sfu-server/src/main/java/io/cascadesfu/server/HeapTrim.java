@@ -3,6 +3,8 @@ package io.cascadesfu.server;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import com.sun.management.VMOption;
 import java.lang.management.ManagementFactory;
+import javax.management.JMException;
+import javax.management.ObjectName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +20,9 @@ final class HeapTrim {
     private static final Logger log = LoggerFactory.getLogger(HeapTrim.class);
     static final String MIN_FREE = "MinHeapFreeRatio";
     static final String MAX_FREE = "MaxHeapFreeRatio";
+    /** G1 only (the flag exists with other collectors too, and they ignore it). */
+    static final String PERIODIC_GC = "G1PeriodicGCInterval";
+    static final long PERIODIC_GC_MS = 30_000;
 
     private HeapTrim() {
     }
@@ -28,12 +33,31 @@ final class HeapTrim {
         System.gc();
     }
 
-    /** Compacts what start-up and the warm-up left and logs the heap the node starts with. */
+    /**
+     * Compacts what start-up and the warm-up left, hands the C heap that start-up freed (the JIT's arenas above all)
+     * back to the system, and logs the heap the node starts with.
+     */
     static void afterStart() {
         System.gc();
+        trimNativeHeap();
         Runtime rt = Runtime.getRuntime();
         log.info("heap after start: {} MB used of {} MB committed (max {} MB)",
                 (rt.totalMemory() - rt.freeMemory()) >> 20, rt.totalMemory() >> 20, rt.maxMemory() >> 20);
+    }
+
+    /**
+     * glibc keeps what the JVM frees (C2's compilation arenas, tens of MB during the warm-up) for reuse; the
+     * {@code System.trim_native_heap} diagnostic command (JDK 17.0.9 and later, glibc only) returns it.
+     */
+    private static void trimNativeHeap() {
+        try {
+            Object answer = ManagementFactory.getPlatformMBeanServer().invoke(
+                    new ObjectName("com.sun.management:type=DiagnosticCommand"), "systemTrimNativeHeap",
+                    new Object[] {new String[0]}, new String[] {String[].class.getName()});
+            log.debug("native heap trim: {}", String.valueOf(answer).strip());
+        } catch (JMException | RuntimeException e) {
+            log.debug("native heap not trimmed: {}", e.toString());
+        }
     }
 
     private static void tightenFreeRatios() {
@@ -43,6 +67,11 @@ final class HeapTrim {
                 // Order matters: min must stay <= max at every step.
                 vm.setVMOption(MIN_FREE, "10");
                 vm.setVMOption(MAX_FREE, "30");
+            }
+            // A burst (many joins at once) can make G1 grow the heap, and it shrinks only at a full or concurrent
+            // collection, which a lightly loaded node seldom needs: a concurrent cycle when none ran for a while.
+            if (isDefault(vm, PERIODIC_GC) && "0".equals(vm.getVMOption(PERIODIC_GC).getValue())) {
+                vm.setVMOption(PERIODIC_GC, String.valueOf(PERIODIC_GC_MS));
             }
         } catch (RuntimeException e) {
             log.debug("heap free ratios left at their defaults: {}", e.toString());

@@ -72,7 +72,6 @@ public final class SfuNode implements AutoCloseable {
         HeapTrim.beforeStart();
         // Before anyone can join; compacting every 1000 packets keeps its garbage from growing the heap.
         HotPathWarmup.run(engine, config.media.warmupPackets, 1000, System::gc);
-        HeapTrim.afterStart();
 
         Map<String, String> keys = new LinkedHashMap<>(config.auth.keys);
         if (config.dev && !keys.containsKey(config.auth.devKeyId)) {
@@ -123,6 +122,9 @@ public final class SfuNode implements AutoCloseable {
         if (admin != null) {
             log.info("admin API on http://{}:{}/admin", config.http.bind, http.localAddress().getPort());
         }
+        // Last, once nothing of start-up allocates any more: a trim right after the warm-up left the rest of start-up
+        // to run in a small young generation, whose many collections made G1 grow the heap again, for good.
+        HeapTrim.afterStart();
     }
 
     /** The cluster's running pieces. */
