@@ -23,38 +23,18 @@ SECRET=cascade-bench-secret-0123456789abcdef
 NY=(ny 17881 17910 17891 17919)
 CA=(ca 17882 17920 17892 17929)
 
-[ -f sfu-server/target/sfu-server.jar ] && [ -f sfu-load/target/sfu-load.jar ] || mvn -B -q -DskipTests package
-mkdir -p "$OUT"
-rm -f "$OUT"/*.json "$OUT"/*.log
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
-
-relay() { # listen target spec
-  timeout 1200 java -Xmx128m -cp sfu-load/target/sfu-load.jar io.cascadesfu.load.ImpairmentRelayTool \
-    --listen "127.0.0.1:$1" --target "127.0.0.1:$2" --impair "$3" >"$OUT/relay-$1.log" 2>&1 &
-  pids+=($!)
-}
+source scripts/bench-lib.sh
 
 node() { # id http media cluster link-relay peer-id peer-cluster
   SFU_NODE_ID=$1 SFU_REGION=$1 SFU_CLUSTER_SECRET=$SECRET SFU_CLUSTER_PORT=$4 SFU_CLUSTER_PEERS="$6@127.0.0.1:$7" \
-    SFU_CLUSTER_LINK_ADVERTISE="127.0.0.1:$5" SFU_HTTP_PORT=$2 SFU_MEDIA_PORT=$3 SFU_MEDIA_WORKERS=1 \
-    timeout 1200 java -Xmx512m -jar sfu-server/target/sfu-server.jar >"$OUT/node-$1.log" 2>&1 &
-  pids+=($!)
+    SFU_CLUSTER_LINK_ADVERTISE="127.0.0.1:$5" SFU_HTTP_PORT=$2 SFU_MEDIA_PORT=$3 SFU_MEDIA_WORKERS=1 run_node "$1"
 }
 
 relay "${NY[4]}" "${NY[2]}" "$BACKBONE"
 relay "${CA[4]}" "${CA[2]}" "$BACKBONE"
 node "${NY[@]}" "${CA[0]}" "${CA[3]}"
 node "${CA[@]}" "${NY[0]}" "${NY[3]}"
-for n in "${NY[1]}" "${CA[1]}"; do
-  for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$n/health" >/dev/null 2>&1 && break; sleep 0.5; done
-  curl -fs "http://127.0.0.1:$n/health" >/dev/null || { echo "node on :$n not healthy" >&2; tail -20 "$OUT"/node-*.log >&2; exit 1; }
-done
+wait_healthy "${NY[1]}" "${CA[1]}"
 for _ in $(seq 1 60); do grep -q "peer ca .* up" "$OUT/node-ny.log" && break; sleep 0.5; done
 grep -q "peer ca .* up" "$OUT/node-ny.log" || { echo "the nodes did not connect" >&2; exit 1; }
 

@@ -38,29 +38,11 @@ R_EU_UE=18019   # eu -> ue
 R_EU_UW=18028   # eu -> uw
 R_UE_UW=18029   # ue -> uw
 
-[ -f sfu-server/target/sfu-server.jar ] && [ -f sfu-load/target/sfu-load.jar ] || mvn -B -q -DskipTests package
-mkdir -p "$OUT"
-rm -f "$OUT"/*.json "$OUT"/*.log
-
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
-
-relay() { # listen target spec -> sets relay_pid
-  timeout 1800 java -Xmx128m -cp sfu-load/target/sfu-load.jar io.cascadesfu.load.ImpairmentRelayTool \
-    --listen "127.0.0.1:$1" --target "127.0.0.1:$2" --impair "$3" >>"$OUT/relay-$1.log" 2>&1 &
-  relay_pid=$!
-  pids+=("$relay_pid")
-}
+source scripts/bench-lib.sh
 
 node() { # id http media cluster peers advertise-for
   SFU_NODE_ID=$1 SFU_REGION=$1 SFU_CLUSTER_SECRET=$SECRET SFU_ADMIN_KEY=$ADMIN_KEY SFU_CLUSTER_PORT=$4 SFU_CLUSTER_PEERS="$5" \
-    SFU_CLUSTER_LINK_ADVERTISE_FOR="$6" SFU_HTTP_PORT=$2 SFU_MEDIA_PORT=$3 SFU_MEDIA_WORKERS=1 \
-    timeout 1800 java -Xmx512m -jar sfu-server/target/sfu-server.jar >"$OUT/node-$1.log" 2>&1 &
-  pids+=($!)
+    SFU_CLUSTER_LINK_ADVERTISE_FOR="$6" SFU_HTTP_PORT=$2 SFU_MEDIA_PORT=$3 SFU_MEDIA_WORKERS=1 run_node "$1"
 }
 
 relay "$R_EU_UE" "${UE[2]}" "delay=${UE_EU}ms"
@@ -70,10 +52,7 @@ relay "$R_UE_UW" "${UW[2]}" "delay=${UE_UW}ms"
 node "${UE[@]}" "uw@127.0.0.1:${UW[3]},eu@127.0.0.1:${EU[3]}" "eu=127.0.0.1:$R_EU_UE"
 node "${UW[@]}" "ue@127.0.0.1:${UE[3]},eu@127.0.0.1:${EU[3]}" "eu=127.0.0.1:$R_EU_UW,ue=127.0.0.1:$R_UE_UW"
 node "${EU[@]}" "ue@127.0.0.1:${UE[3]},uw@127.0.0.1:${UW[3]}" ""
-for n in "${UE[1]}" "${UW[1]}" "${EU[1]}"; do
-  for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$n/health" >/dev/null 2>&1 && break; sleep 0.5; done
-  curl -fs "http://127.0.0.1:$n/health" >/dev/null || { echo "node on :$n not healthy" >&2; tail -20 "$OUT"/node-*.log >&2; exit 1; }
-done
+wait_healthy "${UE[1]}" "${UW[1]}" "${EU[1]}"
 for _ in $(seq 1 60); do
   [ "$(grep -c "peer .* up" "$OUT/node-ue.log")" -ge 2 ] && [ "$(grep -c "peer .* up" "$OUT/node-uw.log")" -ge 2 ] && break
   sleep 0.5

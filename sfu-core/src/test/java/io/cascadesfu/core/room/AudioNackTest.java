@@ -16,7 +16,6 @@ import io.cascadesfu.core.testing.RoomHarness;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -28,8 +27,8 @@ import org.junit.jupiter.api.Test;
  * subscriber that did not negotiate it gets nothing resent, and no audio is kept for it.
  */
 class AudioNackTest {
-    static final int PUB_RED = 100;
-    static final int PUB_OPUS = 109;
+    static final int PUB_RED = RedTest.PUB_RED;
+    static final int PUB_OPUS = RedTest.PUB_OPUS;
     static final int PUB_TWCC = 7;
     static final int SUB_TWCC = 3;
     static final long PUB_SSRC = 0x4444;
@@ -45,13 +44,7 @@ class AudioNackTest {
 
     /** A red packet (one redundant block, then the primary) with the publisher's transport-wide number. */
     static byte[] red(int seq) {
-        ByteBuf b = Unpooled.buffer(64);
-        b.writeByte(0x90).writeByte(PUB_RED).writeShort(seq).writeInt(960 * seq).writeInt((int) PUB_SSRC);
-        b.writeShort(0xBEDE).writeShort(1).writeByte(PUB_TWCC << 4 | 1).writeShort(7000 + seq).writeByte(0);
-        b.writeByte(0x80 | PUB_OPUS).writeShort(960 << 2).writeByte(4); // F, PT, ts offset, length
-        b.writeByte(PUB_OPUS);
-        b.writeBytes(new byte[] {1, 2, 3, 4}).writeByte(seq).writeBytes(new byte[] {9, 8, 7, 6, 5});
-        return Arrays.copyOf(b.array(), b.writerIndex());
+        return RedTest.red(seq, PUB_TWCC, 7000 + seq, new byte[] {1, 2, 3, 4}, new byte[] {(byte) seq, 9, 8, 7, 6, 5});
     }
 
     record Call(Endpoint pub, Endpoint takesRed, Endpoint plainOpus, Endpoint noNack) {

@@ -40,11 +40,23 @@ class RedTest {
 
     /** A red packet: one redundant block (20 ms back) and the primary, both Opus. */
     static byte[] red(int seq) {
+        return red(seq, 0, 0, REDUNDANT, PRIMARY);
+    }
+
+    /**
+     * A red packet from SSRC 0x4444 (red {@link #PUB_RED}, Opus {@link #PUB_OPUS}): one redundant block (20 ms back),
+     * then the primary; with the transport-wide sequence number {@code twccSeq} in a one-byte header extension
+     * {@code twccId} if that is above 0.
+     */
+    static byte[] red(int seq, int twccId, int twccSeq, byte[] redundant, byte[] primary) {
         ByteBuf b = Unpooled.buffer(64);
-        b.writeByte(0x80).writeByte(PUB_RED).writeShort(seq).writeInt(960 * seq).writeInt(0x4444);
-        b.writeByte(0x80 | PUB_OPUS).writeShort(960 << 2).writeByte(REDUNDANT.length); // F, PT, ts offset, length
+        b.writeByte(twccId > 0 ? 0x90 : 0x80).writeByte(PUB_RED).writeShort(seq).writeInt(960 * seq).writeInt(0x4444);
+        if (twccId > 0) {
+            b.writeShort(0xBEDE).writeShort(1).writeByte(twccId << 4 | 1).writeShort(twccSeq).writeByte(0);
+        }
+        b.writeByte(0x80 | PUB_OPUS).writeShort(960 << 2).writeByte(redundant.length); // F, PT, ts offset, length
         b.writeByte(PUB_OPUS);
-        b.writeBytes(REDUNDANT).writeBytes(PRIMARY);
+        b.writeBytes(redundant).writeBytes(primary);
         return Arrays.copyOf(b.array(), b.writerIndex());
     }
 
