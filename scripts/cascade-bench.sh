@@ -24,6 +24,7 @@ NY=(ny 17881 17910 17891 17919)
 CA=(ca 17882 17920 17892 17929)
 
 source scripts/bench-lib.sh
+bench_prepare
 
 node() { # id http media cluster link-relay peer-id peer-cluster
   SFU_NODE_ID=$1 SFU_REGION=$1 SFU_CLUSTER_SECRET=$SECRET SFU_CLUSTER_PORT=$4 SFU_CLUSTER_PEERS="$6@127.0.0.1:$7" \

@@ -39,6 +39,7 @@ R_EU_UW=18028   # eu -> uw
 R_UE_UW=18029   # ue -> uw
 
 source scripts/bench-lib.sh
+bench_prepare
 
 node() { # id http media cluster peers advertise-for
   SFU_NODE_ID=$1 SFU_REGION=$1 SFU_CLUSTER_SECRET=$SECRET SFU_ADMIN_KEY=$ADMIN_KEY SFU_CLUSTER_PORT=$4 SFU_CLUSTER_PEERS="$5" \
