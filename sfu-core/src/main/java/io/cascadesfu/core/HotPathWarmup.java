@@ -1,5 +1,6 @@
 package io.cascadesfu.core;
 
+import io.cascadesfu.core.bwe.TransportCcRecorder;
 import io.cascadesfu.core.client.RtcClient;
 import io.cascadesfu.core.dtls.DtlsCertificate;
 import io.cascadesfu.core.media.ConsumerParams;
@@ -10,7 +11,9 @@ import io.cascadesfu.core.room.EndpointListener;
 import io.cascadesfu.core.room.Member;
 import io.cascadesfu.core.room.Room;
 import io.cascadesfu.core.room.Track;
+import io.cascadesfu.core.rtcp.RtcpWriter;
 import io.cascadesfu.core.rtp.Codec;
+import io.cascadesfu.core.rtp.RtpPacket;
 import io.cascadesfu.core.worker.MediaWorker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -21,11 +24,14 @@ import io.netty.channel.socket.nio.NioDatagramChannel;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +49,14 @@ public final class HotPathWarmup {
     static final String ROOM = "__warmup";
     private static final int VIDEO_PT = 96;
     private static final int AUDIO_PT = 111;
+    private static final int AUDIO_LEVEL_ID = 1;
+    /** The transport-wide sequence number extension, on publishers and subscribers alike, as with browsers. */
+    private static final int TWCC_ID = 3;
+    /** A subscriber sends transport-cc feedback after this many packets, as a browser does every ~50 ms. */
+    private static final int FEEDBACK_EVERY = 16;
+    /** Of every 64 packets per publisher, this many go one at a time, {@link #TRICKLE_GAP_NS} apart. */
+    private static final int TRICKLE = 4;
+    private static final long TRICKLE_GAP_NS = 200_000;
 
     private HotPathWarmup() {
     }
@@ -78,10 +92,17 @@ public final class HotPathWarmup {
         Room[] room = new Room[1];
         try {
             DtlsCertificate cert = DtlsCertificate.generate();
+            // Subscribers answer with transport-cc feedback like browsers, so the send-side estimator's path is warm
+            // too. Called on the clients' one loop only.
+            Map<RtcClient, Feedback> feedback = new ConcurrentHashMap<>();
             RtcClient.Listener counting = new RtcClient.Listener() {
                 @Override
                 public void onRtp(RtcClient c, ByteBuf packet, long nowNs) {
                     received.incrementAndGet();
+                    Feedback f = feedback.get(c);
+                    if (f != null) {
+                        f.onRtp(c, packet, nowNs);
+                    }
                 }
             };
             List<Endpoint> endpoints = onControl(engine, () -> {
@@ -92,9 +113,10 @@ public final class HotPathWarmup {
                     Member pub = room[0].addMember("pub" + w.index(), w);
                     Endpoint pe = pub.createWebRtcEndpoint("warmup-pub" + w.index(), EndpointListener.NONE);
                     tracks.add(pub.publish(pe, "wv" + w.index(), new ProducerParams("0", TrackKind.VIDEO, Codec.VP8,
-                            VIDEO_PT, 90000, videoSsrc(w.index()), 0)));
+                            VIDEO_PT, 90000, videoSsrc(w.index()), 0, true, 0, List.of(), 0, TWCC_ID, false)));
                     tracks.add(pub.publish(pe, "wa" + w.index(), new ProducerParams("1", TrackKind.AUDIO, Codec.OPUS,
-                            AUDIO_PT, 48000, audioSsrc(w.index()), 0)));
+                            AUDIO_PT, 48000, audioSsrc(w.index()), 0, true, AUDIO_LEVEL_ID, List.of(), 0, TWCC_ID,
+                            true)));
                     list.add(pe);
                 }
                 int n = 0;
@@ -103,7 +125,8 @@ public final class HotPathWarmup {
                     Endpoint se = sub.createWebRtcEndpoint("warmup-sub" + w.index(), EndpointListener.NONE);
                     for (Track t : tracks) {
                         byte[] ids = new byte[256];
-                        ids[1] = 1;
+                        ids[AUDIO_LEVEL_ID] = AUDIO_LEVEL_ID;
+                        ids[TWCC_ID] = TWCC_ID;
                         room[0].subscribe(se, t, new ConsumerParams(0x7000_0000L + n++, t.params().payloadType(), ids));
                     }
                     list.add(se);
@@ -115,6 +138,9 @@ public final class HotPathWarmup {
                 RtcClient c = new RtcClient(group, NioDatagramChannel.class, new InetSocketAddress("127.0.0.1", 0), cert,
                         dtls, counting);
                 clients.add(c);
+                if (clients.size() > engine.workers().size()) { // the subscribers come after the publishers
+                    feedback.put(c, new Feedback(0x6000_0000L + clients.size()));
+                }
                 onControl(engine, () -> {
                     e.setRemoteParameters(c.localCredentials().ufrag(), c.localCredentials().pwd(), "sha-256",
                             c.localFingerprint());
@@ -139,13 +165,20 @@ public final class HotPathWarmup {
             for (int seq = 0; seq < packetsPerPublisher; seq++) {
                 for (int p = 0; p < publishers; p++) {
                     RtcClient c = clients.get(p);
-                    c.sendRtp(packet(videoSsrc(p), VIDEO_PT, seq, seq * 3000L, seq % 100 == 0, 900));
-                    c.sendRtp(packet(audioSsrc(p), AUDIO_PT, seq, seq * 960L, false, 120));
+                    c.sendRtp(packet(videoSsrc(p), VIDEO_PT, seq, seq * 3000L, seq % 100 == 0, 900, 2 * seq));
+                    c.sendRtp(packet(audioSsrc(p), AUDIO_PT, seq, seq * 960L, false, 120, 2 * seq + 1));
                 }
                 if (betweenBursts != null && burstPackets > 0 && seq % burstPackets == burstPackets - 1) {
                     betweenBursts.run();
                 }
+                if (seq % 64 < TRICKLE) {
+                    // A few packets one at a time, as browsers send: the node then reads single datagrams, not only
+                    // full batches, and the JIT compiles both shapes (else browsers' traffic deoptimizes the path).
+                    group.next().submit(() -> null).get(5, TimeUnit.SECONDS);
+                    LockSupport.parkNanos(TRICKLE_GAP_NS);
+                }
                 if (seq % 64 == 63) {
+                    sendReports(clients, publishers, seq);
                     // Let the clients' loop catch up (it protects what we queue), so nothing piles up unsent.
                     group.next().submit(() -> null).get(5, TimeUnit.SECONDS);
                     Thread.sleep(1);
@@ -181,6 +214,27 @@ public final class HotPathWarmup {
         return received.get();
     }
 
+    /**
+     * RTCP as browsers send it: each publisher an SR with its CNAME, each subscriber an RR, and now and then a PLI
+     * for the first video it receives (the node passes keyframe requests on to the publisher, rate-limited).
+     */
+    private static void sendReports(List<RtcClient> clients, int publishers, int seq) {
+        for (int i = 0; i < clients.size(); i++) {
+            ByteBuf out = PooledByteBufAllocator.DEFAULT.heapBuffer(128);
+            if (i < publishers) {
+                RtcpWriter.writeSenderReport(out, videoSsrc(i), System.nanoTime(), seq * 3000L, seq, seq * 900L);
+                RtcpWriter.writeSdesCname(out, videoSsrc(i), "warmup" + i);
+            } else {
+                long self = 0x6100_0000L + i;
+                RtcpWriter.writeReceiverReport(out, self);
+                if (seq % 512 == 511) {
+                    RtcpWriter.writePli(out, self, 0x7000_0000L + 2L * publishers * (i - publishers));
+                }
+            }
+            clients.get(i).sendRtcp(out);
+        }
+    }
+
     private static long videoSsrc(int worker) {
         return 0x5700_0000L + worker;
     }
@@ -189,21 +243,53 @@ public final class HotPathWarmup {
         return 0x5A00_0000L + worker;
     }
 
-    /** A VP8- or Opus-shaped RTP packet with an audio-level extension (id 1). */
-    private static ByteBuf packet(long ssrc, int pt, int seq, long ts, boolean keyframe, int payloadBytes) {
+    /** A VP8- or Opus-shaped RTP packet with an audio-level and a transport-wide sequence number extension. */
+    private static ByteBuf packet(long ssrc, int pt, int seq, long ts, boolean keyframe, int payloadBytes,
+                                  int transportSeq) {
         ByteBuf b = PooledByteBufAllocator.DEFAULT.heapBuffer(32 + payloadBytes + 32);
         b.writeByte(0x90);
         b.writeByte(pt);
         b.writeShort(seq);
         b.writeInt((int) ts);
         b.writeInt((int) ssrc);
-        b.writeShort(0xBEDE).writeShort(1);
-        b.writeByte(0x10).writeByte(0x20).writeByte(0).writeByte(0);
+        b.writeShort(0xBEDE).writeShort(2);
+        b.writeByte(AUDIO_LEVEL_ID << 4).writeByte(0x20); // one byte: level 32 dBov
+        b.writeByte(TWCC_ID << 4 | 1).writeShort(transportSeq);
+        b.writeZero(3);
         b.writeByte(0x10);
         b.writeByte(keyframe ? 0x00 : 0x01);
         b.writeByte(0).writeByte(0);
         b.writeZero(payloadBytes);
         return b;
+    }
+
+    /** One subscriber's transport-cc receive side: records arrivals, sends feedback every few packets. */
+    private static final class Feedback {
+        private final TransportCcRecorder recorder = new TransportCcRecorder();
+        private final long ssrc;
+        private int sinceLast;
+
+        Feedback(long ssrc) {
+            this.ssrc = ssrc;
+        }
+
+        void onRtp(RtcClient c, ByteBuf packet, long nowNs) {
+            int at = RtpPacket.findExtension(packet, TWCC_ID);
+            if (at < 0) {
+                return;
+            }
+            recorder.onPacket(packet.getUnsignedShort(packet.readerIndex() + at), nowNs);
+            if (++sinceLast < FEEDBACK_EVERY) {
+                return;
+            }
+            sinceLast = 0;
+            ByteBuf out = PooledByteBufAllocator.DEFAULT.heapBuffer(TransportCcRecorder.MAX_PACKET_BYTES + 64);
+            if (recorder.writeFeedback(out, ssrc, RtpPacket.ssrc(packet)) > 0) {
+                c.sendRtcp(out);
+            } else {
+                out.release();
+            }
+        }
     }
 
     private static <T> T onControl(MediaEngine engine, java.util.concurrent.Callable<T> task) {
