@@ -57,6 +57,17 @@ public final class HotPathWarmup {
     /** Of every 64 packets per publisher, this many go one at a time, {@link #TRICKLE_GAP_NS} apart. */
     private static final int TRICKLE = 4;
     private static final long TRICKLE_GAP_NS = 200_000;
+    /** The sender's MID header extension: as libwebrtc, on every packet; the node drops it toward subscribers. */
+    private static final int MID_ID = 4;
+    /**
+     * Sequence numbers and transport-wide numbers start here, so that both wrap around 16 bits during the warm-up
+     * as they do in any long call (browsers start at random).
+     */
+    private static final int FIRST_SEQ = 60_000;
+    /** The subscribers' feedback reports one transport-wide number in this many lost, as browsers' does now and then. */
+    private static final int FEEDBACK_LOST_EVERY = 97;
+    /** One video packet in this many is padded. */
+    private static final int PADDED_EVERY = 32;
 
     private HotPathWarmup() {
     }
@@ -80,6 +91,14 @@ public final class HotPathWarmup {
         if (packetsPerPublisher <= 0) {
             return 0;
         }
+        // Two rounds, each with new transports, streams and SRTP contexts: a stream's first packets take branches
+        // that the compiled path would otherwise first meet with the first browser, and throw away then.
+        int first = packetsPerPublisher / 2;
+        long received = first > 0 ? round(engine, first, burstPackets, betweenBursts) : 0;
+        return received + round(engine, packetsPerPublisher - first, burstPackets, betweenBursts);
+    }
+
+    private static long round(MediaEngine engine, int packetsPerPublisher, int burstPackets, Runnable betweenBursts) {
         long startNs = System.nanoTime();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ExecutorService dtls = Executors.newCachedThreadPool(r -> {
@@ -113,9 +132,9 @@ public final class HotPathWarmup {
                     Member pub = room[0].addMember("pub" + w.index(), w);
                     Endpoint pe = pub.createWebRtcEndpoint("warmup-pub" + w.index(), EndpointListener.NONE);
                     tracks.add(pub.publish(pe, "wv" + w.index(), new ProducerParams("0", TrackKind.VIDEO, Codec.VP8,
-                            VIDEO_PT, 90000, videoSsrc(w.index()), 0, true, 0, List.of(), 0, TWCC_ID, false)));
+                            VIDEO_PT, 90000, videoSsrc(w.index()), MID_ID, true, 0, List.of(), 0, TWCC_ID, false)));
                     tracks.add(pub.publish(pe, "wa" + w.index(), new ProducerParams("1", TrackKind.AUDIO, Codec.OPUS,
-                            AUDIO_PT, 48000, audioSsrc(w.index()), 0, true, AUDIO_LEVEL_ID, List.of(), 0, TWCC_ID,
+                            AUDIO_PT, 48000, audioSsrc(w.index()), MID_ID, true, AUDIO_LEVEL_ID, List.of(), 0, TWCC_ID,
                             true)));
                     list.add(pe);
                 }
@@ -130,6 +149,16 @@ public final class HotPathWarmup {
                         room[0].subscribe(se, t, new ConsumerParams(0x7000_0000L + n++, t.params().payloadType(), ids));
                     }
                     list.add(se);
+                }
+                // And one that never connects, as a browser that subscribed is until its ICE and DTLS are done:
+                // its consumers see every packet and send none.
+                for (MediaWorker w : engine.workers()) {
+                    Endpoint idle = room[0].addMember("idle" + w.index(), w)
+                            .createWebRtcEndpoint("warmup-idle" + w.index(), EndpointListener.NONE);
+                    for (Track t : tracks) {
+                        room[0].subscribe(idle, t, new ConsumerParams(0x7100_0000L + n++, t.params().payloadType(),
+                                new byte[256]));
+                    }
                 }
                 return list;
             });
@@ -165,8 +194,9 @@ public final class HotPathWarmup {
             for (int seq = 0; seq < packetsPerPublisher; seq++) {
                 for (int p = 0; p < publishers; p++) {
                     RtcClient c = clients.get(p);
-                    c.sendRtp(packet(videoSsrc(p), VIDEO_PT, seq, seq * 3000L, seq % 100 == 0, 900, 2 * seq));
-                    c.sendRtp(packet(audioSsrc(p), AUDIO_PT, seq, seq * 960L, false, 120, 2 * seq + 1));
+                    c.sendRtp(video(videoSsrc(p), FIRST_SEQ + seq, seq % 100 == 0, FIRST_SEQ + 2 * seq));
+                    c.sendRtp(packet(audioSsrc(p), AUDIO_PT, FIRST_SEQ + seq, seq * 960L, 120,
+                            FIRST_SEQ + 2 * seq + 1, false, '1'));
                 }
                 if (betweenBursts != null && burstPackets > 0 && seq % burstPackets == burstPackets - 1) {
                     betweenBursts.run();
@@ -243,22 +273,37 @@ public final class HotPathWarmup {
         return 0x5A00_0000L + worker;
     }
 
-    /** A VP8- or Opus-shaped RTP packet with an audio-level and a transport-wide sequence number extension. */
-    private static ByteBuf packet(long ssrc, int pt, int seq, long ts, boolean keyframe, int payloadBytes,
-                                  int transportSeq) {
-        ByteBuf b = PooledByteBufAllocator.DEFAULT.heapBuffer(32 + payloadBytes + 32);
-        b.writeByte(0x90);
-        b.writeByte(pt);
-        b.writeShort(seq);
+    /**
+     * A one-packet VP8 frame as libwebrtc sends it: marker set, payload descriptor with a 15-bit picture id; one in
+     * {@link #PADDED_EVERY} carries RTP padding (browsers pad to probe the bandwidth).
+     */
+    private static ByteBuf video(long ssrc, int seq, boolean keyframe, int transportSeq) {
+        ByteBuf b = packet(ssrc, VIDEO_PT, seq, seq * 3000L, 0, transportSeq, seq % PADDED_EVERY == 0, '0');
+        b.writeByte(0x90).writeByte(0x80).writeShort(0x8000 | (seq & 0x7FFF)); // X S, I, M + picture id
+        b.writeByte(keyframe ? 0x00 : 0x01).writeZero(899); // VP8 payload header: P bit clear on a keyframe
+        if (seq % PADDED_EVERY == 0) {
+            b.writeZero(3).writeByte(4);
+        }
+        return b;
+    }
+
+    /**
+     * An RTP packet with an audio-level and a transport-wide sequence number extension and {@code payloadBytes} of
+     * zeros (video writes its own payload); the marker and padding bits as asked.
+     */
+    private static ByteBuf packet(long ssrc, int pt, int seq, long ts, int payloadBytes, int transportSeq,
+                                  boolean padded, char mid) {
+        ByteBuf b = PooledByteBufAllocator.DEFAULT.heapBuffer(32 + Math.max(payloadBytes, 904) + 32);
+        b.writeByte(padded ? 0xB0 : 0x90);
+        b.writeByte(pt == VIDEO_PT ? 0x80 | pt : pt);
+        b.writeShort(seq & 0xFFFF);
         b.writeInt((int) ts);
         b.writeInt((int) ssrc);
         b.writeShort(0xBEDE).writeShort(2);
         b.writeByte(AUDIO_LEVEL_ID << 4).writeByte(0x20); // one byte: level 32 dBov
-        b.writeByte(TWCC_ID << 4 | 1).writeShort(transportSeq);
-        b.writeZero(3);
-        b.writeByte(0x10);
-        b.writeByte(keyframe ? 0x00 : 0x01);
-        b.writeByte(0).writeByte(0);
+        b.writeByte(TWCC_ID << 4 | 1).writeShort(transportSeq & 0xFFFF);
+        b.writeByte(MID_ID << 4).writeByte(mid);
+        b.writeZero(1);
         b.writeZero(payloadBytes);
         return b;
     }
@@ -278,7 +323,10 @@ public final class HotPathWarmup {
             if (at < 0) {
                 return;
             }
-            recorder.onPacket(packet.getUnsignedShort(packet.readerIndex() + at), nowNs);
+            int transportSeq = packet.getUnsignedShort(packet.readerIndex() + at);
+            if (transportSeq % FEEDBACK_LOST_EVERY != 0) {
+                recorder.onPacket(transportSeq, nowNs);
+            }
             if (++sinceLast < FEEDBACK_EVERY) {
                 return;
             }
