@@ -49,6 +49,8 @@ public final class HotPathWarmup {
     static final String ROOM = "__warmup";
     private static final int VIDEO_PT = 96;
     private static final int AUDIO_PT = 111;
+    private static final int RTX_PT = 97;
+    private static final int RED_PT = 63;
     private static final int AUDIO_LEVEL_ID = 1;
     /** The transport-wide sequence number extension, on publishers and subscribers alike, as with browsers. */
     private static final int TWCC_ID = 3;
@@ -146,7 +148,14 @@ public final class HotPathWarmup {
                         byte[] ids = new byte[256];
                         ids[AUDIO_LEVEL_ID] = AUDIO_LEVEL_ID;
                         ids[TWCC_ID] = TWCC_ID;
-                        room[0].subscribe(se, t, new ConsumerParams(0x7000_0000L + n++, t.params().payloadType(), ids));
+                        // As a browser subscriber: its own MID element, rtx for video, red offered and NACK for audio.
+                        long ssrc = 0x7000_0000L + n;
+                        String mid = "m" + n++;
+                        room[0].subscribe(se, t, t.params().kind() == TrackKind.VIDEO
+                                ? new ConsumerParams(ssrc, VIDEO_PT, ids, ssrc + 0x100_0000L, RTX_PT, null, MID_ID, mid,
+                                        false)
+                                : new ConsumerParams(ssrc, AUDIO_PT, ids, -1, -1,
+                                        new ConsumerParams.RedMapping(RED_PT, AUDIO_PT, -1, AUDIO_PT), MID_ID, mid, true));
                     }
                     list.add(se);
                 }
@@ -331,7 +340,8 @@ public final class HotPathWarmup {
                 return;
             }
             sinceLast = 0;
-            ByteBuf out = PooledByteBufAllocator.DEFAULT.heapBuffer(TransportCcRecorder.MAX_PACKET_BYTES + 64);
+            // Direct, as the node's own feedback buffers are: the JIT speculates on the buffer class in there.
+            ByteBuf out = PooledByteBufAllocator.DEFAULT.directBuffer(TransportCcRecorder.MAX_PACKET_BYTES + 64);
             if (recorder.writeFeedback(out, ssrc, RtpPacket.ssrc(packet)) > 0) {
                 c.sendRtcp(out);
             } else {
