@@ -95,12 +95,20 @@ public final class HotPathWarmup {
         }
         // Two rounds, each with new transports, streams and SRTP contexts: a stream's first packets take branches
         // that the compiled path would otherwise first meet with the first browser, and throw away then.
+        DtlsCertificate cert; // the clients' certificate, both rounds
+        try {
+            cert = DtlsCertificate.generate();
+        } catch (RuntimeException e) {
+            logFailure(e);
+            return 0;
+        }
         int first = packetsPerPublisher / 2;
-        long received = first > 0 ? round(engine, first, burstPackets, betweenBursts) : 0;
-        return received + round(engine, packetsPerPublisher - first, burstPackets, betweenBursts);
+        long received = first > 0 ? round(engine, cert, first, burstPackets, betweenBursts) : 0;
+        return received + round(engine, cert, packetsPerPublisher - first, burstPackets, betweenBursts);
     }
 
-    private static long round(MediaEngine engine, int packetsPerPublisher, int burstPackets, Runnable betweenBursts) {
+    private static long round(MediaEngine engine, DtlsCertificate cert, int packetsPerPublisher, int burstPackets,
+                              Runnable betweenBursts) {
         long startNs = System.nanoTime();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         ExecutorService dtls = Executors.newCachedThreadPool(r -> {
@@ -112,7 +120,6 @@ public final class HotPathWarmup {
         AtomicLong received = new AtomicLong();
         Room[] room = new Room[1];
         try {
-            DtlsCertificate cert = DtlsCertificate.generate();
             // Subscribers answer with transport-cc feedback like browsers, so the send-side estimator's path is warm
             // too. Called on the clients' one loop only.
             Map<RtcClient, Feedback> feedback = new ConcurrentHashMap<>();
@@ -232,7 +239,7 @@ public final class HotPathWarmup {
                     2L * publishers * packetsPerPublisher, publishers, received.get(),
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs));
         } catch (Exception e) {
-            log.warn("hot path warm-up failed (the node runs anyway, the JIT compiles later): {}", e.toString());
+            logFailure(e);
         } finally {
             try {
                 onControl(engine, () -> {
@@ -287,10 +294,11 @@ public final class HotPathWarmup {
      * {@link #PADDED_EVERY} carries RTP padding (browsers pad to probe the bandwidth).
      */
     private static ByteBuf video(long ssrc, int seq, boolean keyframe, int transportSeq) {
-        ByteBuf b = packet(ssrc, VIDEO_PT, seq, seq * 3000L, 0, transportSeq, seq % PADDED_EVERY == 0, '0');
+        boolean padded = seq % PADDED_EVERY == 0;
+        ByteBuf b = packet(ssrc, VIDEO_PT, seq, seq * 3000L, 0, transportSeq, padded, '0');
         b.writeByte(0x90).writeByte(0x80).writeShort(0x8000 | (seq & 0x7FFF)); // X S, I, M + picture id
         b.writeByte(keyframe ? 0x00 : 0x01).writeZero(899); // VP8 payload header: P bit clear on a keyframe
-        if (seq % PADDED_EVERY == 0) {
+        if (padded) {
             b.writeZero(3).writeByte(4);
         }
         return b;
@@ -348,6 +356,10 @@ public final class HotPathWarmup {
                 out.release();
             }
         }
+    }
+
+    private static void logFailure(Exception e) {
+        log.warn("hot path warm-up failed (the node runs anyway, the JIT compiles later): {}", e.toString());
     }
 
     private static <T> T onControl(MediaEngine engine, java.util.concurrent.Callable<T> task) {
